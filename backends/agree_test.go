@@ -1,0 +1,19 @@
+// Package backends_test checks that the backends agree on every
+// conformance case.
+package backends_test
+
+import (
+	"testing"
+
+	"github.com/jwtverify/jwtverify/backends/backendtest"
+	"github.com/jwtverify/jwtverify/backends/golangjwt"
+	"github.com/jwtverify/jwtverify/backends/jwx"
+)
+
+func TestBackendsAgree(t *testing.T) {
+	j, err := jwx.NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendtest.Agree(t, golangjwt.Backend{}, j)
+}

@@ -1,0 +1,34 @@
+package backendtest
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/jwtverify/jwtverify"
+)
+
+// Agree runs every case through every backend and fails on any difference
+// in verdict, class or (on acceptance) claims.
+func Agree(t *testing.T, backends ...jwtverify.Backend) {
+	t.Helper()
+	if len(backends) < 2 {
+		t.Fatal("Agree needs at least two backends")
+	}
+	f, err := NewFixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range f.Cases() {
+		first, err0 := f.verify(backends[0], tc)
+		for _, b := range backends[1:] {
+			tok, err := f.verify(b, tc)
+			if jwtverify.Class(err) != jwtverify.Class(err0) || (err == nil) != (err0 == nil) {
+				t.Errorf("%s: %s says %v, %s says %v", tc.Name, backends[0].Name(), err0, b.Name(), err)
+				continue
+			}
+			if err == nil && !bytes.Equal(tok.Claims.Raw, first.Claims.Raw) {
+				t.Errorf("%s: backends return different claims", tc.Name)
+			}
+		}
+	}
+}

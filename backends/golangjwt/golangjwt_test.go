@@ -1,0 +1,12 @@
+package golangjwt_test
+
+import (
+	"testing"
+
+	"github.com/jwtverify/jwtverify/backends/backendtest"
+	"github.com/jwtverify/jwtverify/backends/golangjwt"
+)
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, golangjwt.Backend{})
+}

@@ -1,0 +1,155 @@
+package jwtverify
+
+import (
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/jwtverify/jwtverify/internal/jsonx"
+)
+
+// Bounds of a NumericDate (RFC 7519 §2): seconds from 1970-01-01T00:00:00Z
+// to 9999-12-31T23:59:59Z. Anything else is ErrMalformed.
+const (
+	minNumericDate = 0
+	maxNumericDate = 253402300799
+)
+
+// claim bits, for presence tracking.
+const (
+	hasIss = 1 << iota
+	hasAud
+	hasExp
+	hasIat
+)
+
+// checkClaims decodes the registered claims of a verified payload into cl
+// and applies the policy, in this order: the payload is one strict JSON
+// object with registered claims of the right types (ErrMalformed); required
+// claims are present (ErrMissingClaim); iss (ErrIssuer); aud (ErrAudience);
+// exp (ErrExpired); nbf (ErrNotYetValid); iat not in the future
+// (ErrIssuedInFuture); iat not older than MaxAge (ErrExpired).
+func (c *Core) checkClaims(payload []byte, cl *Claims) error {
+	var has uint
+	var required uint64
+	err := jsonx.Object(payload, func(name, value []byte) error {
+		for i, r := range c.required {
+			if string(name) == r {
+				required |= 1 << i
+			}
+		}
+		var ok bool
+		switch string(name) {
+		case "iss":
+			cl.Issuer, ok = jsonx.String(value)
+			has |= hasIss
+		case "sub":
+			cl.Subject, ok = jsonx.String(value)
+		case "jti":
+			cl.ID, ok = jsonx.String(value)
+		case "aud":
+			has |= hasAud
+			if s, isStr := jsonx.String(value); isStr {
+				cl.Audience, ok = []string{s}, true
+				break
+			}
+			cl.Audience = []string{}
+			isArr, err := jsonx.Array(value, func(e []byte) error {
+				s, isStr := jsonx.String(e)
+				if !isStr {
+					return reject(ErrMalformed, "claim aud holds a non-string")
+				}
+				cl.Audience = append(cl.Audience, s)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			ok = isArr
+		case "exp":
+			has |= hasExp
+			return numericDate("exp", value, &cl.ExpiresAt)
+		case "nbf":
+			return numericDate("nbf", value, &cl.NotBefore)
+		case "iat":
+			has |= hasIat
+			return numericDate("iat", value, &cl.IssuedAt)
+		default:
+			ok = true
+		}
+		if !ok {
+			return rejectf(ErrMalformed, "claim %s has the wrong JSON type", name)
+		}
+		return nil
+	})
+	if err != nil {
+		if Class(err) != "" {
+			return err
+		}
+		return rejectf(ErrMalformed, "payload: %v", err)
+	}
+
+	switch {
+	case c.needExp && has&hasExp == 0:
+		return reject(ErrMissingClaim, "exp is required")
+	case len(c.issuers) > 0 && has&hasIss == 0:
+		return reject(ErrMissingClaim, "iss is required")
+	case len(c.audiences) > 0 && has&hasAud == 0:
+		return reject(ErrMissingClaim, "aud is required")
+	case c.maxAge > 0 && has&hasIat == 0:
+		return reject(ErrMissingClaim, "iat is required when MaxAge is set")
+	}
+	for i, r := range c.required {
+		if required&(1<<i) == 0 {
+			return rejectf(ErrMissingClaim, "required claim %q is missing", r)
+		}
+	}
+
+	if len(c.issuers) > 0 && !contains(c.issuers, cl.Issuer) {
+		return rejectf(ErrIssuer, "iss is not among the %d configured issuers", len(c.issuers))
+	}
+	if len(c.audiences) > 0 {
+		found := false
+		for _, a := range cl.Audience {
+			if contains(c.audiences, a) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return rejectf(ErrAudience, "aud (%d values) has none of the %d configured audiences", len(cl.Audience), len(c.audiences))
+		}
+	}
+
+	now := c.now()
+	if has&hasExp != 0 && !now.Before(cl.ExpiresAt.Add(c.leeway)) {
+		return rejectf(ErrExpired, "token expired %v ago (leeway %v)", now.Sub(cl.ExpiresAt).Truncate(time.Second), c.leeway)
+	}
+	if !cl.NotBefore.IsZero() && now.Before(cl.NotBefore.Add(-c.leeway)) {
+		return rejectf(ErrNotYetValid, "token not valid for another %v (leeway %v)", cl.NotBefore.Sub(now).Truncate(time.Second), c.leeway)
+	}
+	if has&hasIat != 0 {
+		if cl.IssuedAt.After(now.Add(c.leeway)) {
+			return rejectf(ErrIssuedInFuture, "iat is %v in the future (leeway %v)", cl.IssuedAt.Sub(now).Truncate(time.Second), c.leeway)
+		}
+		if c.maxAge > 0 && now.After(cl.IssuedAt.Add(c.maxAge+c.leeway)) {
+			return rejectf(ErrExpired, "token issued %v ago; MaxAge is %v (leeway %v)", now.Sub(cl.IssuedAt).Truncate(time.Second), c.maxAge, c.leeway)
+		}
+	}
+	return nil
+}
+
+// numericDate decodes a NumericDate: a finite JSON number, possibly
+// fractional, within [minNumericDate, maxNumericDate].
+func numericDate(name string, raw []byte, out *time.Time) error {
+	if !jsonx.IsNumber(raw) {
+		return rejectf(ErrMalformed, "claim %s is not a number", name)
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < minNumericDate || f > maxNumericDate {
+		return rejectf(ErrMalformed, "claim %s is not a date between 1970 and 9999", name)
+	}
+	sec, frac := math.Modf(f)
+	*out = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return nil
+}

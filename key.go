@@ -1,0 +1,217 @@
+package jwtverify
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"fmt"
+	"math/big"
+)
+
+// MinRSABits is the smallest RSA modulus accepted, in bits.
+const MinRSABits = 2048
+
+// Key is a validated verification key: an RSA, ECDSA (P-256, P-384, P-521)
+// or Ed25519 public key, or an HMAC secret, with an optional key id and an
+// optional algorithm it is restricted to. Keys are made by [NewPublicKey]
+// and [NewSecretKey], which refuse weak or invalid material, and are
+// immutable afterwards; copies share the material. The zero Key is not a
+// usable key.
+type Key struct {
+	k *keyData
+}
+
+type keyData struct {
+	id     string
+	alg    string // "" when any algorithm of the key's family is allowed
+	family family
+	curve  string // EC keys: the JWK crv name
+	size   int    // RSA: modulus bytes; EC: coordinate bytes; HMAC: secret bytes
+	pub    crypto.PublicKey
+	secret []byte
+}
+
+// NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at
+// least [MinRSABits] bits with an odd public exponent between 3 and 2^31-1,
+// an *ecdsa.PublicKey on P-256, P-384 or P-521 whose point lies on the
+// curve, or an ed25519.PublicKey of 32 bytes. id is the key id ("" for
+// none). alg, when not "", restricts the key to that algorithm, which must
+// suit the key; it cannot be an HMAC algorithm. Errors wrap
+// [ErrInvalidConfig] and say nothing about the key material.
+func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
+	d := &keyData{id: id, alg: alg, pub: pub}
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		if p == nil || p.N == nil {
+			return Key{}, fmt.Errorf("%w: nil RSA key", ErrInvalidConfig)
+		}
+		if bits := p.N.BitLen(); bits < MinRSABits {
+			return Key{}, fmt.Errorf("%w: RSA key of %d bits; at least %d required", ErrInvalidConfig, bits, MinRSABits)
+		}
+		if p.N.Bit(0) == 0 {
+			return Key{}, fmt.Errorf("%w: RSA modulus is even", ErrInvalidConfig)
+		}
+		if p.E < 3 || p.E > 1<<31-1 || p.E%2 == 0 {
+			return Key{}, fmt.Errorf("%w: RSA public exponent must be odd and between 3 and 2^31-1", ErrInvalidConfig)
+		}
+		// Keep a private copy so later changes by the caller cannot race.
+		d.pub = &rsa.PublicKey{N: new(big.Int).Set(p.N), E: p.E}
+		d.family, d.size = famRSA, (p.N.BitLen()+7)/8
+	case *ecdsa.PublicKey:
+		if p == nil || p.Curve == nil {
+			return Key{}, fmt.Errorf("%w: nil ECDSA key", ErrInvalidConfig)
+		}
+		var crv string
+		switch p.Curve {
+		case elliptic.P256():
+			crv = "P-256"
+		case elliptic.P384():
+			crv = "P-384"
+		case elliptic.P521():
+			crv = "P-521"
+		default:
+			return Key{}, fmt.Errorf("%w: unsupported elliptic curve", ErrInvalidConfig)
+		}
+		// Bytes encodes the point and fails for one off the curve or at infinity.
+		raw, err := p.Bytes()
+		if err != nil {
+			return Key{}, fmt.Errorf("%w: ECDSA point is not on %s", ErrInvalidConfig, crv)
+		}
+		cp, err := ecdsa.ParseUncompressedPublicKey(p.Curve, raw)
+		if err != nil {
+			return Key{}, fmt.Errorf("%w: ECDSA point is not on %s", ErrInvalidConfig, crv)
+		}
+		d.pub = cp
+		d.family, d.curve, d.size = famEC, crv, (p.Curve.Params().BitSize+7)/8
+	case ed25519.PublicKey:
+		if len(p) != ed25519.PublicKeySize {
+			return Key{}, fmt.Errorf("%w: Ed25519 key of %d bytes; want %d", ErrInvalidConfig, len(p), ed25519.PublicKeySize)
+		}
+		d.pub = ed25519.PublicKey(append([]byte(nil), p...))
+		d.family = famEd25519
+	default:
+		return Key{}, fmt.Errorf("%w: unsupported public key type %T", ErrInvalidConfig, pub)
+	}
+	if err := d.checkAlg(); err != nil {
+		return Key{}, err
+	}
+	return Key{d}, nil
+}
+
+// NewSecretKey returns an HMAC Key for a copy of secret. The secret must be
+// at least 32 bytes, the HS256 minimum of RFC 7518 §3.2; it then serves
+// HS256, and HS384 and HS512 when it is at least 48 and 64 bytes long. alg,
+// when not "", restricts it to one HMAC algorithm. Errors wrap
+// [ErrInvalidConfig].
+func NewSecretKey(id, alg string, secret []byte) (Key, error) {
+	if len(secret) < 32 {
+		return Key{}, fmt.Errorf("%w: HMAC secret of %d bytes; at least 32 required", ErrInvalidConfig, len(secret))
+	}
+	d := &keyData{id: id, alg: alg, family: famHMAC, size: len(secret), secret: append([]byte(nil), secret...)}
+	if err := d.checkAlg(); err != nil {
+		return Key{}, err
+	}
+	return Key{d}, nil
+}
+
+func (d *keyData) checkAlg() error {
+	if d.alg == "" {
+		return nil
+	}
+	if _, ok := algs[d.alg]; !ok {
+		return fmt.Errorf("%w: unsupported key algorithm", ErrInvalidConfig)
+	}
+	if !d.suits(d.alg) {
+		return fmt.Errorf("%w: key algorithm %s does not suit the key", ErrInvalidConfig, d.alg)
+	}
+	return nil
+}
+
+// suits reports whether the key's material can verify alg, ignoring d.alg.
+func (d *keyData) suits(alg string) bool {
+	info, ok := algs[alg]
+	if !ok || info.family != d.family {
+		return false
+	}
+	switch d.family {
+	case famEC:
+		return info.curve == d.curve
+	case famHMAC:
+		return d.size >= info.size
+	}
+	return true
+}
+
+// ID returns the key id, or "" when the key has none.
+func (k Key) ID() string {
+	if k.k == nil {
+		return ""
+	}
+	return k.k.id
+}
+
+// Algorithm returns the algorithm the key is restricted to, or "" when it
+// serves every algorithm of its type.
+func (k Key) Algorithm() string {
+	if k.k == nil {
+		return ""
+	}
+	return k.k.alg
+}
+
+// Public returns the public key (*rsa.PublicKey, *ecdsa.PublicKey or
+// ed25519.PublicKey), or nil for an HMAC key. It is shared and must not be
+// modified.
+func (k Key) Public() crypto.PublicKey {
+	if k.k == nil || k.k.family == famHMAC {
+		return nil
+	}
+	return k.k.pub
+}
+
+// Supports reports whether the key may verify alg: alg is a supported
+// algorithm of the key's type (curve, for ECDSA; minimum length, for HMAC)
+// and equals the key's own algorithm when it has one.
+func (k Key) Supports(alg string) bool {
+	if k.k == nil || (k.k.alg != "" && k.k.alg != alg) {
+		return false
+	}
+	return k.k.suits(alg)
+}
+
+// Algorithms returns the algorithms the key supports, in the order of the
+// package-level [Algorithms].
+func (k Key) Algorithms() []string {
+	var out []string
+	for _, alg := range Algorithms() {
+		if k.Supports(alg) {
+			out = append(out, alg)
+		}
+	}
+	return out
+}
+
+// material is what a Backend receives for the key.
+func (k Key) material() any {
+	if k.k.family == famHMAC {
+		return k.k.secret
+	}
+	return k.k.pub
+}
+
+// KeySource supplies verification keys. keyset.Static and the remote key
+// sets implement it. Implementations are safe for concurrent use.
+type KeySource interface {
+	// Key returns the key for the token's kid ("" when the token has none)
+	// that supports alg. It fails with an error wrapping ErrUnknownKey when
+	// no key matches, ErrAlgorithm when the key kid names does not support
+	// alg, or ErrKeysUnavailable when the source has no usable keys at all.
+	// Detail text must not contain kid. ctx bounds any wait.
+	Key(ctx context.Context, kid, alg string) (Key, error)
+	// Algorithms returns the algorithms the source's keys can ever
+	// support. A Verifier with no configured allowlist uses it as one.
+	Algorithms() []string
+}

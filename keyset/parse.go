@@ -1,0 +1,372 @@
+package keyset
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/b64url"
+	"github.com/jwtverify/jwtverify/internal/jsonx"
+)
+
+// Errors of the parsers. Their text never contains key material.
+var (
+	// ErrInvalidKey reports key material that is malformed, weak (RSA under
+	// 2048 bits, a bad exponent), off its curve, private, or not meant for
+	// signature verification.
+	ErrInvalidKey = errors.New("invalid key")
+	// ErrUnsupportedKey reports a well-formed key of a type or curve this
+	// library does not verify with (Ed448, X25519, post-quantum AKP, ...).
+	ErrUnsupportedKey = errors.New("unsupported key")
+)
+
+// MaxKeys is the largest number of keys a JWKS may hold.
+const MaxKeys = 4096
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidKey}, args...)...)
+}
+
+// ParsePEM parses one public key from PEM: a "PUBLIC KEY" block (SPKI), an
+// "RSA PUBLIC KEY" block (PKCS #1) or a "CERTIFICATE" block (its subject
+// key; a chain's first certificate is used, nothing in it is verified).
+// The key has no id and no algorithm of its own. Private key blocks are
+// refused: a verifier never needs one.
+func ParsePEM(data []byte) (jwtverify.Key, error) {
+	block, rest := pem.Decode(data)
+	if block == nil {
+		return jwtverify.Key{}, invalid("no PEM block")
+	}
+	var pub any
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	case "CERTIFICATE":
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+			pub = cert.PublicKey
+		}
+		// Further certificates of a chain are ignored.
+		for next, r := pem.Decode(rest); next != nil; next, r = pem.Decode(r) {
+			if next.Type != "CERTIFICATE" {
+				return jwtverify.Key{}, invalid("PEM holds a %s block after the certificate", blockType(next.Type))
+			}
+		}
+		rest = nil
+	default:
+		return jwtverify.Key{}, invalid("PEM block %s is not a public key or certificate", blockType(block.Type))
+	}
+	if err != nil {
+		return jwtverify.Key{}, invalid("PEM %s does not parse", block.Type)
+	}
+	if next, _ := pem.Decode(rest); next != nil {
+		return jwtverify.Key{}, invalid("PEM holds more than one block; use a JWKS for several keys")
+	}
+	return newPublic("", "", pub)
+}
+
+// blockType names a PEM block type for an error, without echoing arbitrary text.
+func blockType(t string) string {
+	switch t {
+	case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY":
+		return "private key"
+	case "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE":
+		return t
+	}
+	return "unknown"
+}
+
+func newPublic(id, alg string, pub any) (jwtverify.Key, error) {
+	k, err := jwtverify.NewPublicKey(id, alg, pub)
+	if err != nil {
+		if errors.Is(err, jwtverify.ErrInvalidConfig) {
+			// Re-label: the key, not the caller's configuration, is at fault.
+			return jwtverify.Key{}, fmt.Errorf("%w: %s", ErrInvalidKey, errors.Unwrap(err).Error())
+		}
+		return jwtverify.Key{}, err
+	}
+	return k, nil
+}
+
+// jwk holds the members of a JWK that matter for verification.
+type jwk struct {
+	kty, kid, use, alg, crv string
+	n, e, x, y              string
+	keyOps                  []string
+	hasKeyOps, private      bool
+}
+
+// ParseJWK parses one public JWK (RFC 7517) for signature verification:
+// kty RSA (at least 2048 bits, odd exponent from 3 to 2^31-1), EC (P-256,
+// P-384, P-521; coordinates of full length, point on the curve) or OKP
+// (Ed25519). The JSON must be strict: one object, valid UTF-8, no duplicate
+// members, members of the right types. Refused with ErrInvalidKey: a key
+// with private members (d, p, q, dp, dq, qi, oth), "use" other than "sig",
+// "key_ops" without "verify", an alg that does not suit the key, and
+// symmetric ("oct") keys, which belong in jwtverify.NewSecretKey, never in
+// a public key set. Refused with ErrUnsupportedKey: other key types and
+// curves, and algorithms outside jwtverify.Algorithms.
+func ParseJWK(data []byte) (jwtverify.Key, error) {
+	var j jwk
+	if err := jsonx.Object(data, j.member); err != nil {
+		if errors.Is(err, ErrInvalidKey) {
+			return jwtverify.Key{}, err
+		}
+		return jwtverify.Key{}, invalid("JWK is not a strict JSON object: %v", err)
+	}
+	return j.key()
+}
+
+func (j *jwk) member(name, value []byte) error {
+	var dst *string
+	switch string(name) {
+	case "kty":
+		dst = &j.kty
+	case "kid":
+		dst = &j.kid
+	case "use":
+		dst = &j.use
+	case "alg":
+		dst = &j.alg
+	case "crv":
+		dst = &j.crv
+	case "n":
+		dst = &j.n
+	case "e":
+		dst = &j.e
+	case "x":
+		dst = &j.x
+	case "y":
+		dst = &j.y
+	case "d", "p", "q", "dp", "dq", "qi", "oth", "k":
+		j.private = true
+		return nil
+	case "key_ops":
+		j.hasKeyOps = true
+		isArr, err := jsonx.Array(value, func(e []byte) error {
+			s, ok := jsonx.String(e)
+			if !ok {
+				return invalid("JWK key_ops holds a non-string")
+			}
+			j.keyOps = append(j.keyOps, s)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if !isArr {
+			return invalid("JWK key_ops is not an array")
+		}
+		return nil
+	default:
+		return nil
+	}
+	s, ok := jsonx.String(value)
+	if !ok {
+		return invalid("JWK member %s is not a string", name)
+	}
+	*dst = s
+	return nil
+}
+
+func (j *jwk) key() (jwtverify.Key, error) {
+	switch {
+	case j.kty == "":
+		return jwtverify.Key{}, invalid("JWK has no kty")
+	case j.kty == "oct":
+		return jwtverify.Key{}, invalid("symmetric (oct) JWK refused; configure HMAC secrets with jwtverify.NewSecretKey")
+	case j.private:
+		return jwtverify.Key{}, invalid("JWK carries private key members; publish only public keys")
+	case j.use != "" && j.use != "sig":
+		return jwtverify.Key{}, invalid("JWK use is not sig")
+	case j.hasKeyOps && !containsStr(j.keyOps, "verify"):
+		return jwtverify.Key{}, invalid("JWK key_ops does not include verify")
+	}
+	if j.alg != "" && !containsStr(jwtverify.Algorithms(), j.alg) {
+		return jwtverify.Key{}, fmt.Errorf("%w: JWK alg is not a supported signature algorithm", ErrUnsupportedKey)
+	}
+	var pub any
+	switch j.kty {
+	case "RSA":
+		n, err1 := b64url.DecodeString(j.n)
+		e, err2 := b64url.DecodeString(j.e)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 {
+			return jwtverify.Key{}, invalid("RSA JWK needs n and e in base64url")
+		}
+		if len(e) > 4 {
+			return jwtverify.Key{}, invalid("RSA public exponent too large")
+		}
+		var ev int
+		for _, b := range e {
+			ev = ev<<8 | int(b)
+		}
+		pub = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: ev}
+	case "EC":
+		var curve elliptic.Curve
+		switch j.crv {
+		case "P-256":
+			curve = elliptic.P256()
+		case "P-384":
+			curve = elliptic.P384()
+		case "P-521":
+			curve = elliptic.P521()
+		case "":
+			return jwtverify.Key{}, invalid("EC JWK has no crv")
+		default:
+			return jwtverify.Key{}, fmt.Errorf("%w: EC curve is not supported", ErrUnsupportedKey)
+		}
+		size := (curve.Params().BitSize + 7) / 8
+		x, err1 := b64url.DecodeString(j.x)
+		y, err2 := b64url.DecodeString(j.y)
+		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+			return jwtverify.Key{}, invalid("EC JWK needs x and y of %d bytes in base64url", size)
+		}
+		point := append(append([]byte{4}, x...), y...)
+		p, err := ecdsa.ParseUncompressedPublicKey(curve, point)
+		if err != nil {
+			return jwtverify.Key{}, invalid("EC point is not on %s", j.crv)
+		}
+		pub = p
+	case "OKP":
+		switch j.crv {
+		case "Ed25519":
+		case "":
+			return jwtverify.Key{}, invalid("OKP JWK has no crv")
+		default:
+			return jwtverify.Key{}, fmt.Errorf("%w: OKP curve is not supported", ErrUnsupportedKey)
+		}
+		x, err := b64url.DecodeString(j.x)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return jwtverify.Key{}, invalid("Ed25519 JWK needs x of %d bytes in base64url", ed25519.PublicKeySize)
+		}
+		pub = ed25519.PublicKey(x)
+	default:
+		return jwtverify.Key{}, fmt.Errorf("%w: kty is not supported", ErrUnsupportedKey)
+	}
+	return newPublic(j.kid, j.alg, pub)
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseJWKS parses a JWK Set (RFC 7517 §5): a strict JSON object whose
+// "keys" member is an array of at most MaxKeys JWKs. Keys that ParseJWK
+// refuses are skipped and reported in skipped (with their index and kid),
+// so one odd key never takes down the set. Two keys that share a kid are
+// both skipped unless they are the same key. err is non-nil when the
+// document itself is malformed or no usable key remains.
+func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
+	var raw [][]byte
+	hasKeys := false
+	err = jsonx.Object(data, func(name, value []byte) error {
+		if string(name) != "keys" {
+			return nil
+		}
+		hasKeys = true
+		isArr, err := jsonx.Array(value, func(e []byte) error {
+			if len(raw) == MaxKeys {
+				return invalid("JWKS holds more than %d keys", MaxKeys)
+			}
+			raw = append(raw, e)
+			return nil
+		})
+		if err == nil && !isArr {
+			err = invalid("JWKS keys is not an array")
+		}
+		return err
+	})
+	switch {
+	case err != nil && errors.Is(err, ErrInvalidKey):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, invalid("JWKS is not a strict JSON object: %v", err)
+	case !hasKeys:
+		return nil, nil, invalid("JWKS has no keys member")
+	}
+	ids := make(map[string]int) // kid -> index in keys, or -1 once ambiguous
+	for i, r := range raw {
+		k, err := ParseJWK(r)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
+			continue
+		}
+		if id := k.ID(); id != "" {
+			if at, dup := ids[id]; dup {
+				if at >= 0 && sameKey(keys[at], k) {
+					continue
+				}
+				skipped = append(skipped, fmt.Errorf("key %d: %w: kid %q is used by different keys", i, ErrInvalidKey, id))
+				if at >= 0 {
+					keys[at] = jwtverify.Key{}
+				}
+				ids[id] = -1
+				continue
+			}
+			ids[id] = len(keys)
+		}
+		keys = append(keys, k)
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if k != (jwtverify.Key{}) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, skipped, invalid("JWKS has no usable key (%d skipped)", len(skipped))
+	}
+	return out, skipped, nil
+}
+
+func sameKey(a, b jwtverify.Key) bool {
+	type equaler interface{ Equal(x any) bool }
+	pa, ok := a.Public().(equaler)
+	return ok && a.Algorithm() == b.Algorithm() && pa.Equal(b.Public())
+}
+
+// Load parses key material in any of the forms the command's --key accepts:
+// PEM (see ParsePEM), a single JWK or a JWKS. skipped lists the JWKS
+// members that were refused.
+func Load(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
+		k, err := ParsePEM(trimmed)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []jwtverify.Key{k}, nil, nil
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		isSet := false
+		_ = jsonx.Object(trimmed, func(name, _ []byte) error {
+			isSet = isSet || string(name) == "keys"
+			return nil
+		})
+		if isSet {
+			return ParseJWKS(trimmed)
+		}
+		k, err := ParseJWK(trimmed)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []jwtverify.Key{k}, nil, nil
+	}
+	return nil, nil, invalid("not PEM, JWK or JWKS")
+}

@@ -1,0 +1,85 @@
+// Package keyset turns key material into jwtverify key sources: PEM, JWK
+// and JWKS parsing, and Static, a fixed set of keys.
+package keyset
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jwtverify/jwtverify"
+)
+
+// Static is a fixed set of keys. It is immutable and safe for concurrent use.
+//
+// Key selection: a token whose kid names a key gets that key, or
+// jwtverify.ErrAlgorithm when that key does not support the token's alg. A
+// token without kid, or with a kid no key has, gets the one key that
+// supports its alg when exactly one does, and (for a token with a kid) that
+// key has no id, as a key loaded from PEM or a bare secret has. Anything
+// else is jwtverify.ErrUnknownKey.
+type Static struct {
+	byID  map[string]jwtverify.Key
+	byAlg map[string][]jwtverify.Key // every key that supports the alg
+	algs  []string
+}
+
+var _ jwtverify.KeySource = (*Static)(nil)
+
+// NewStatic returns a Static holding keys. It fails, wrapping
+// jwtverify.ErrInvalidConfig, when keys is empty, holds a zero Key, or two
+// keys share an id.
+func NewStatic(keys ...jwtverify.Key) (*Static, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: no keys", jwtverify.ErrInvalidConfig)
+	}
+	s := &Static{byID: make(map[string]jwtverify.Key), byAlg: make(map[string][]jwtverify.Key)}
+	for i, k := range keys {
+		algs := k.Algorithms()
+		if len(algs) == 0 {
+			return nil, fmt.Errorf("%w: key %d is not a valid key", jwtverify.ErrInvalidConfig, i)
+		}
+		if id := k.ID(); id != "" {
+			if _, dup := s.byID[id]; dup {
+				return nil, fmt.Errorf("%w: two keys have id %q", jwtverify.ErrInvalidConfig, id)
+			}
+			s.byID[id] = k
+		}
+		for _, alg := range algs {
+			if len(s.byAlg[alg]) == 0 {
+				s.algs = append(s.algs, alg)
+			}
+			s.byAlg[alg] = append(s.byAlg[alg], k)
+		}
+	}
+	return s, nil
+}
+
+// Algorithms returns the algorithms the keys support, in first-seen order.
+func (s *Static) Algorithms() []string { return append([]string(nil), s.algs...) }
+
+// Key implements jwtverify.KeySource. It never blocks and ignores ctx.
+func (s *Static) Key(_ context.Context, kid, alg string) (jwtverify.Key, error) {
+	return selectKey(s.byID, s.byAlg[alg], kid, alg)
+}
+
+// selectKey applies the selection rules documented on Static.
+func selectKey(byID map[string]jwtverify.Key, suitable []jwtverify.Key, kid, alg string) (jwtverify.Key, error) {
+	if kid != "" {
+		if k, ok := byID[kid]; ok {
+			if !k.Supports(alg) {
+				return jwtverify.Key{}, fmt.Errorf("%w: the key named by kid does not support %s", jwtverify.ErrAlgorithm, alg)
+			}
+			return k, nil
+		}
+	}
+	switch {
+	case len(suitable) == 1 && (kid == "" || suitable[0].ID() == ""):
+		return suitable[0], nil
+	case kid != "":
+		return jwtverify.Key{}, fmt.Errorf("%w: no key has the token's kid", jwtverify.ErrUnknownKey)
+	case len(suitable) == 0:
+		return jwtverify.Key{}, fmt.Errorf("%w: no key supports %s", jwtverify.ErrUnknownKey, alg)
+	default:
+		return jwtverify.Key{}, fmt.Errorf("%w: token has no kid and %d keys support %s", jwtverify.ErrUnknownKey, len(suitable), alg)
+	}
+}
