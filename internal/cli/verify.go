@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/keyset"
+)
+
+// Limits of the command's inputs.
+const (
+	maxStdinBytes = 4 << 20 // larger input is cut and then fails as too_large
+	maxKeyBytes   = 1 << 20 // key files and JWKS responses
+	fetchTimeout  = 10 * time.Second
+)
+
+// list is a repeatable string flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+type verifyFlags struct {
+	jwks, key, secretFile string
+	issuers, audiences    list
+	algs                  list
+	leeway                time.Duration
+	now                   string
+	backend               string
+}
+
+func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var f verifyFlags
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.jwks, "jwks", "", "JWKS: an http(s) URL or a local file")
+	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
+	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
+	fs.Var(&f.issuers, "issuer", "required iss (repeatable: any of them); none: iss not checked")
+	fs.Var(&f.audiences, "audience", "required aud (repeatable: any of them); none: aud not checked")
+	fs.Var(&f.algs, "alg", "allowed algorithm (repeatable); default: derived from the keys")
+	fs.DurationVar(&f.leeway, "leeway", 0, "clock skew for exp/nbf/iat (Go duration, at most 5m)")
+	fs.StringVar(&f.now, "now", "", "validate as of TIME (RFC 3339 or Unix seconds); default: the clock")
+	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: jwtverify verify [flags] [TOKEN]\n\nTOKEN from the argument, or stdin when absent or \"-\".\n\nflags:")
+		fs.PrintDefaults()
+	}
+
+	// Flags may come before or after the token.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return ExitValid
+			}
+			return ExitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(positional) > 1 {
+		return usageErr(stderr, "more than one TOKEN argument")
+	}
+
+	v, err := f.verifier()
+	if err != nil {
+		return usageErr(stderr, err.Error())
+	}
+
+	var token string
+	if len(positional) == 0 || positional[0] == "-" {
+		data, err := io.ReadAll(io.LimitReader(stdin, maxStdinBytes))
+		if err != nil {
+			return usageErr(stderr, "reading stdin: "+err.Error())
+		}
+		token = string(data)
+	} else {
+		token = positional[0]
+	}
+	token = strings.TrimSpace(token)
+	if len(token) >= 7 && strings.EqualFold(token[:7], "bearer ") {
+		token = strings.TrimSpace(token[7:])
+	}
+
+	tok, err := v.Verify(context.Background(), token)
+	if err != nil {
+		fmt.Fprintf(stderr, "jwtverify: rejected: %v\n", err)
+		return ExitRejected
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, tok.Claims.Raw); err != nil {
+		fmt.Fprintf(stderr, "jwtverify: rejected: %v: claims cannot be printed\n", jwtverify.ErrMalformed)
+		return ExitRejected
+	}
+	out.WriteByte('\n')
+	stdout.Write(out.Bytes())
+	return ExitValid
+}
+
+func usageErr(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "jwtverify: %s\n", msg)
+	return ExitUsage
+}
+
+// verifier builds the verifier the flags describe.
+func (f *verifyFlags) verifier() (*jwtverify.Core, error) {
+	b, err := newBackend(f.backend)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := f.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	ks, err := keyset.NewStatic(keys...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := jwtverify.Config{
+		Keys:              ks,
+		Algorithms:        f.algs,
+		Issuers:           f.issuers,
+		SkipIssuerCheck:   len(f.issuers) == 0,
+		Audiences:         f.audiences,
+		SkipAudienceCheck: len(f.audiences) == 0,
+		Leeway:            f.leeway,
+	}
+	if f.now != "" {
+		t, err := parseTime(f.now)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Now = func() time.Time { return t }
+	}
+	return jwtverify.New(b, cfg)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--now %q is neither RFC 3339 nor Unix seconds", s)
+}
+
+func (f *verifyFlags) loadKeys() ([]jwtverify.Key, error) {
+	if f.jwks == "" && f.key == "" && f.secretFile == "" {
+		return nil, errors.New("no keys: give --jwks, --key or --secret-file")
+	}
+	var keys []jwtverify.Key
+	if f.jwks != "" {
+		data, err := readSource(f.jwks)
+		if err != nil {
+			return nil, err
+		}
+		ks, _, err := keyset.ParseJWKS(data)
+		if err != nil {
+			return nil, fmt.Errorf("--jwks: %w", err)
+		}
+		keys = append(keys, ks...)
+	}
+	if f.key != "" {
+		data, err := readFile(f.key)
+		if err != nil {
+			return nil, err
+		}
+		ks, _, err := keyset.Load(data)
+		if err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+		keys = append(keys, ks...)
+	}
+	if f.secretFile != "" {
+		data, err := readFile(f.secretFile)
+		if err != nil {
+			return nil, err
+		}
+		k, err := jwtverify.NewSecretKey("", "", data)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-file: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+func readFile(name string) ([]byte, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxKeyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxKeyBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxKeyBytes)
+	}
+	return data, nil
+}
+
+// readSource reads a JWKS from an http(s) URL or a file.
+func readSource(src string) ([]byte, error) {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return readFile(src)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := (&http.Client{Timeout: fetchTimeout}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("--jwks: HTTP status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	if len(data) > maxKeyBytes {
+		return nil, fmt.Errorf("--jwks: response larger than %d bytes", maxKeyBytes)
+	}
+	return data, nil
+}
