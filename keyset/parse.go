@@ -2,6 +2,7 @@ package keyset
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -336,7 +337,7 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 }
 
 func sameKey(a, b jwtverify.Key) bool {
-	type equaler interface{ Equal(x any) bool }
+	type equaler interface{ Equal(x crypto.PublicKey) bool }
 	pa, ok := a.Public().(equaler)
 	return ok && a.Algorithm() == b.Algorithm() && pa.Equal(b.Public())
 }

@@ -1,0 +1,63 @@
+package main_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jwtverify/jwtverify/backends/backendtest"
+)
+
+// TestBinary builds the command and checks its exit codes and streams from
+// outside, as a script would use it.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "jwtverify")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	vectors, err := backendtest.Vectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2 := vectors[1]
+	keyFile := filepath.Join(t.TempDir(), "a2.jwk")
+	if err := os.WriteFile(keyFile, a2.JWK, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin string, args ...string) (int, string, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.String(), errb.String()
+	}
+	code, out, errOut := run("Bearer "+a2.Token+"\n", "verify", "--key", keyFile, "--now", "1300819000", "--backend", "jwx")
+	if code != 0 || out != `{"iss":"joe","exp":1300819380,"http://example.com/is_root":true}`+"\n" || errOut != "" {
+		t.Fatalf("valid: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = run("", "verify", "--key", keyFile, a2.Token)
+	if code != 1 || out != "" || !strings.HasPrefix(errOut, "jwtverify: rejected: expired: ") || strings.Contains(errOut, a2.Token[:20]) {
+		t.Fatalf("expired: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, _ = run("", "verify", a2.Token); code != 2 {
+		t.Fatalf("no keys: exit %d, want 2", code)
+	}
+	if code, out, _ = run("", "demo"); code != 0 || !strings.Contains(out, "expected verdict") {
+		t.Fatalf("demo: exit %d\n%s", code, out)
+	}
+}
