@@ -397,6 +397,12 @@ func (f *Fixture) Cases() []Case {
 	add("issued_in_future/iat", f.Sign("ES256", nil, with(c, "iat", Now.Add(time.Hour).Unix())), jwtverify.ErrIssuedInFuture, nil)
 	add("valid/iat-within-leeway", f.Sign("ES256", nil, with(c, "iat", Now.Add(30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
 
+	// A key source that hands out the wrong key (a bug, or a third-party
+	// source) must still never key HMAC with a public key.
+	liar := func(cfg *jwtverify.Config) { cfg.Keys = liarSource{f.signerKey("rsa-1")} }
+	confusedPEM, _ := mint.Token("HS256", rsaPEM, map[string]any{"kid": "rsa-1"}, c)
+	add("algorithm/key-source-returns-rsa-key-for-hs256", confusedPEM, jwtverify.ErrAlgorithm, liar)
+
 	// keys_unavailable
 	add("keys_unavailable/source-down", es, jwtverify.ErrKeysUnavailable, func(cfg *jwtverify.Config) { cfg.Keys = downSource{cfg.Keys} })
 	return cases
@@ -415,6 +421,20 @@ func (f *Fixture) publicOnly() jwtverify.KeySource {
 	}
 	return s
 }
+
+func (f *Fixture) signerKey(kid string) jwtverify.Key {
+	k, err := f.Static.Key(context.Background(), kid, "RS256")
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// liarSource returns its one key for every lookup and claims every algorithm.
+type liarSource struct{ key jwtverify.Key }
+
+func (l liarSource) Key(context.Context, string, string) (jwtverify.Key, error) { return l.key, nil }
+func (liarSource) Algorithms() []string                                         { return jwtverify.Algorithms() }
 
 // downSource is a key source whose keys cannot be had.
 type downSource struct{ jwtverify.KeySource }

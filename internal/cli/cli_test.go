@@ -101,13 +101,12 @@ func TestRFCVectors(t *testing.T) {
 					}
 				})
 			}
-			t.Run(vec.Name+"/"+backend+"/expired-today", func(t *testing.T) {
-				if !vec.JWT {
-					t.Skip("not a JWT")
-				}
-				r := run("", append(append([]string{"verify", "--backend", backend}, keyArgs...), vec.Token)...)
-				checkRejected(t, r, "expired", vec.Token)
-			})
+			if vec.JWT {
+				t.Run(vec.Name+"/"+backend+"/expired-today", func(t *testing.T) {
+					r := run("", append(append([]string{"verify", "--backend", backend}, keyArgs...), vec.Token)...)
+					checkRejected(t, r, "expired", vec.Token)
+				})
+			}
 		}
 	}
 }
