@@ -246,7 +246,13 @@ func TestUsageErrors(t *testing.T) {
 		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	}())
 	weak := writeFile(t, "weak.pem", testkeys.PublicPEM(&f.Keys.RSA1024.PublicKey))
-	srv := httptest.NewServer(http.NotFoundHandler())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/huge" {
+			w.Write(bytes.Repeat([]byte(" "), maxKeyBytes+1))
+			return
+		}
+		http.NotFound(w, r)
+	}))
 	defer srv.Close()
 	tests := map[string][]string{
 		"no-command":       {},

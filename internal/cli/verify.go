@@ -207,12 +207,17 @@ func readFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, maxKeyBytes+1))
+	return readLimited(fh, name)
+}
+
+// readLimited reads at most maxKeyBytes from r and fails on more.
+func readLimited(r io.Reader, what string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxKeyBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(data) > maxKeyBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxKeyBytes)
+		return nil, fmt.Errorf("%s is larger than %d bytes", what, maxKeyBytes)
 	}
 	return data, nil
 }
@@ -237,12 +242,5 @@ func readSource(src string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("--jwks: HTTP status %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("--jwks: %w", err)
-	}
-	if len(data) > maxKeyBytes {
-		return nil, fmt.Errorf("--jwks: response larger than %d bytes", maxKeyBytes)
-	}
-	return data, nil
+	return readLimited(resp.Body, "--jwks response")
 }
