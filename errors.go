@@ -75,6 +75,23 @@ func Class(err error) string {
 	return ""
 }
 
+// Reject returns an error of the given class (one of the rejection
+// sentinels; anything else becomes ErrKeysUnavailable) whose text is
+// "class: detail". It is for KeySource and Backend implementations outside
+// this package: Verify passes such an error through unchanged when it has
+// the class unknown_key, algorithm or keys_unavailable, and replaces any
+// other error from a KeySource with one of its own, so that a source can
+// neither give a rejection two classes nor leak its own error text. detail
+// must not contain token content (the kid, for one) or key material.
+func Reject(class error, detail string) error {
+	for _, c := range classes {
+		if class == c {
+			return reject(class, detail)
+		}
+	}
+	return reject(ErrKeysUnavailable, detail)
+}
+
 // reject wraps a class sentinel with a detail. The detail must not contain
 // token bytes or key material.
 func reject(class error, detail string) error {

@@ -9,6 +9,8 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"math/big"
+
+	"github.com/jwtverify/jwtverify/internal/ed25519pt"
 )
 
 // MinRSABits is the smallest RSA modulus accepted, in bits.
@@ -37,7 +39,8 @@ type keyData struct {
 // NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at
 // least [MinRSABits] bits with an odd public exponent between 3 and 2^31-1,
 // an *ecdsa.PublicKey on P-256, P-384 or P-521 whose point lies on the
-// curve, or an ed25519.PublicKey of 32 bytes. id is the key id ("" for
+// curve, or an ed25519.PublicKey of 32 bytes encoding a curve point of
+// large order (small-order keys let anyone forge signatures). id is the key id ("" for
 // none). alg, when not "", restricts the key to that algorithm, which must
 // suit the key; it cannot be an HMAC algorithm. Errors wrap
 // [ErrInvalidConfig] and say nothing about the key material.
@@ -89,6 +92,10 @@ func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
 	case ed25519.PublicKey:
 		if len(p) != ed25519.PublicKeySize {
 			return Key{}, fmt.Errorf("%w: Ed25519 key of %d bytes; want %d", ErrInvalidConfig, len(p), ed25519.PublicKeySize)
+		}
+		if !ed25519pt.Valid(p) {
+			// A small-order key (the identity, say) verifies forged signatures.
+			return Key{}, fmt.Errorf("%w: Ed25519 key is not a curve point of large order", ErrInvalidConfig)
 		}
 		d.pub = ed25519.PublicKey(append([]byte(nil), p...))
 		d.family = famEd25519
@@ -206,10 +213,11 @@ func (k Key) material() any {
 // sets implement it. Implementations are safe for concurrent use.
 type KeySource interface {
 	// Key returns the key for the token's kid ("" when the token has none)
-	// that supports alg. It fails with an error wrapping ErrUnknownKey when
-	// no key matches, ErrAlgorithm when the key kid names does not support
-	// alg, or ErrKeysUnavailable when the source has no usable keys at all.
-	// Detail text must not contain kid. ctx bounds any wait.
+	// that supports alg. It fails with an error made by [Reject] of class
+	// ErrUnknownKey when no key matches, ErrAlgorithm when the key kid
+	// names does not support alg, or ErrKeysUnavailable when the source has
+	// no usable keys at all; Verify replaces other errors with generic ones.
+	// The detail must not contain kid. ctx bounds any wait.
 	Key(ctx context.Context, kid, alg string) (Key, error)
 	// Algorithms returns the algorithms the source's keys can ever
 	// support. A Verifier with no configured allowlist uses it as one.

@@ -42,6 +42,8 @@ const (
 	DefaultMaxTokenBytes = 16 << 10
 	// MaxLeeway is the largest Config.Leeway accepted.
 	MaxLeeway = 5 * time.Minute
+	// MaxMaxAge is the largest Config.MaxAge accepted (100 years).
+	MaxMaxAge = 100 * 365 * 24 * time.Hour
 	// maxRequiredClaims bounds Config.RequiredClaims (a bit per claim).
 	maxRequiredClaims = 64
 )
@@ -86,7 +88,7 @@ type Config struct {
 	AllowMissingExpiry bool
 
 	// MaxAge, when positive, rejects tokens whose iat is older than MaxAge
-	// (plus Leeway) and makes iat required. Zero: no limit.
+	// (plus Leeway) and makes iat required. Zero: no limit. At most MaxMaxAge.
 	MaxAge time.Duration
 
 	// Leeway is the clock skew tolerated for exp, nbf, iat and MaxAge.
@@ -193,8 +195,8 @@ func New(b Backend, cfg Config) (*Core, error) {
 	if c.leeway < 0 || c.leeway > MaxLeeway {
 		return bad("Leeway must be between 0 and %v", MaxLeeway)
 	}
-	if c.maxAge < 0 {
-		return bad("MaxAge must not be negative")
+	if c.maxAge < 0 || c.maxAge > MaxMaxAge {
+		return bad("MaxAge must be between 0 and %v", MaxMaxAge)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -225,11 +227,17 @@ func checkList(field string, list []string, skip bool, skipField string) ([]stri
 	return out, nil
 }
 
-// normType lowercases a typ value and drops an "application/" prefix
-// (RFC 7515 §4.1.9).
+// normType lowercases the ASCII letters of a typ value (media types are
+// ASCII-case-insensitive, RFC 2045; full Unicode folding would let a Kelvin
+// sign pass for a "k") and drops an "application/" prefix (RFC 7515 §4.1.9).
 func normType(t string) string {
-	t = strings.ToLower(t)
-	return strings.TrimPrefix(t, "application/")
+	b := []byte(t)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return strings.TrimPrefix(string(b), "application/")
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,7 @@
 package jwtverify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 	"sync"
@@ -61,6 +63,8 @@ func TestConfigValidation(t *testing.T) {
 		{"leeway over 5m", func(c *jwtverify.Config) { c.Leeway = 5*time.Minute + 1 }, false},
 		{"negative leeway", func(c *jwtverify.Config) { c.Leeway = -1 }, false},
 		{"negative max age", func(c *jwtverify.Config) { c.MaxAge = -1 }, false},
+		{"max age 100 years", func(c *jwtverify.Config) { c.MaxAge = jwtverify.MaxMaxAge; c.Leeway = jwtverify.MaxLeeway }, true},
+		{"max age that overflows", func(c *jwtverify.Config) { c.MaxAge = math.MaxInt64 }, false},
 		{"negative max bytes", func(c *jwtverify.Config) { c.MaxTokenBytes = -1 }, false},
 		{"empty type", func(c *jwtverify.Config) { c.Types = []string{"application/"} }, false},
 		{"empty required claim", func(c *jwtverify.Config) { c.RequiredClaims = []string{""} }, false},
@@ -149,15 +153,18 @@ func TestNewPublicKeyRefusesWeakKeys(t *testing.T) {
 	ks := testkeys.Load()
 	offCurve := &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)}
 	tests := map[string]any{
-		"rsa-1024":         &ks.RSA1024.PublicKey,
-		"rsa-e-1":          &rsa.PublicKey{N: ks.RSA1.N, E: 1},
-		"rsa-e-even":       &rsa.PublicKey{N: ks.RSA1.N, E: 65536},
-		"rsa-even-n":       &rsa.PublicKey{N: new(big.Int).Lsh(ks.RSA1.N, 1), E: 65537},
-		"rsa-nil":          (*rsa.PublicKey)(nil),
-		"ec-off-curve":     offCurve,
-		"ec-p224":          &ecdsa.PublicKey{Curve: elliptic.P224(), X: elliptic.P224().Params().Gx, Y: elliptic.P224().Params().Gy},
-		"ed25519-short":    ed25519.PublicKey(make([]byte, 31)),
-		"unsupported-type": "not a key",
+		"rsa-1024":            &ks.RSA1024.PublicKey,
+		"rsa-e-1":             &rsa.PublicKey{N: ks.RSA1.N, E: 1},
+		"rsa-e-even":          &rsa.PublicKey{N: ks.RSA1.N, E: 65536},
+		"rsa-even-n":          &rsa.PublicKey{N: new(big.Int).Lsh(ks.RSA1.N, 1), E: 65537},
+		"rsa-nil":             (*rsa.PublicKey)(nil),
+		"ec-off-curve":        offCurve,
+		"ec-p224":             &ecdsa.PublicKey{Curve: elliptic.P224(), X: elliptic.P224().Params().Gx, Y: elliptic.P224().Params().Gy},
+		"ed25519-short":       ed25519.PublicKey(make([]byte, 31)),
+		"ed25519-identity":    ed25519.PublicKey(append([]byte{1}, make([]byte, 31)...)),
+		"ed25519-order-2":     ed25519.PublicKey(append(append([]byte{0xec}, bytes.Repeat([]byte{0xff}, 30)...), 0x7f)),
+		"ed25519-not-a-point": ed25519.PublicKey(append([]byte{2}, make([]byte, 31)...)),
+		"unsupported-type":    "not a key",
 	}
 	for name, pub := range tests {
 		if _, err := jwtverify.NewPublicKey("", "", pub); !errors.Is(err, jwtverify.ErrInvalidConfig) {

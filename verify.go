@@ -3,6 +3,7 @@ package jwtverify
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"strings"
 
 	"github.com/jwtverify/jwtverify/internal/b64url"
@@ -74,10 +75,7 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 
 	key, err := c.keys.Key(ctx, h.KeyID, h.Algorithm)
 	if err != nil {
-		if Class(err) == "" {
-			return nil, reject(ErrKeysUnavailable, "key source failed")
-		}
-		return nil, err
+		return nil, sourceError(err)
 	}
 	if !key.Supports(h.Algorithm) {
 		return nil, rejectf(ErrAlgorithm, "the selected key does not support %s", h.Algorithm)
@@ -95,6 +93,27 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 	tok.Claims.Raw = payload
 	return tok, nil
+}
+
+// sourceError turns a KeySource's error into a rejection with exactly one
+// class and no text from the source, except for errors made by Reject
+// itself with a class a key lookup can have.
+func sourceError(err error) error {
+	if r, ok := err.(*rejection); ok {
+		switch r.class {
+		case ErrUnknownKey, ErrAlgorithm, ErrKeysUnavailable:
+			return r
+		}
+	}
+	switch {
+	case errors.Is(err, ErrKeysUnavailable):
+		return reject(ErrKeysUnavailable, "key source cannot supply keys")
+	case errors.Is(err, ErrUnknownKey):
+		return reject(ErrUnknownKey, "no key for the token")
+	case errors.Is(err, ErrAlgorithm):
+		return reject(ErrAlgorithm, "the key does not support the token's algorithm")
+	}
+	return reject(ErrKeysUnavailable, "key source failed")
 }
 
 // sigLen is the exact signature length alg needs with key.

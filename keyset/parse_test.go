@@ -146,6 +146,7 @@ func TestParseJWK(t *testing.T) {
 		"ec-short-x":     jwkOf(t, &ks.P256.PublicKey, "a", "", "x", b64(x[1:])),
 		"ec-no-crv":      jwkOf(t, &ks.P256.PublicKey, "a", "", "crv", nil),
 		"ed-short":       jwkOf(t, ks.Ed25519.Public(), "a", "", "x", b64(make([]byte, 31))),
+		"ed-identity":    jwkOf(t, ks.Ed25519.Public(), "a", "", "x", b64(append([]byte{1}, make([]byte, 31)...))),
 		"oct":            []byte(`{"kty":"oct","k":"` + b64(make([]byte, 32)) + `"}`),
 		"no-kty":         []byte(`{"n":"AQAB"}`),
 		"kty-number":     []byte(`{"kty":1}`),

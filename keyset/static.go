@@ -67,7 +67,7 @@ func selectKey(byID map[string]jwtverify.Key, suitable []jwtverify.Key, kid, alg
 	if kid != "" {
 		if k, ok := byID[kid]; ok {
 			if !k.Supports(alg) {
-				return jwtverify.Key{}, fmt.Errorf("%w: the key named by kid does not support %s", jwtverify.ErrAlgorithm, alg)
+				return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrAlgorithm, "the key named by kid does not support "+alg)
 			}
 			return k, nil
 		}
@@ -76,10 +76,10 @@ func selectKey(byID map[string]jwtverify.Key, suitable []jwtverify.Key, kid, alg
 	case len(suitable) == 1 && (kid == "" || suitable[0].ID() == ""):
 		return suitable[0], nil
 	case kid != "":
-		return jwtverify.Key{}, fmt.Errorf("%w: no key has the token's kid", jwtverify.ErrUnknownKey)
+		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key has the token's kid")
 	case len(suitable) == 0:
-		return jwtverify.Key{}, fmt.Errorf("%w: no key supports %s", jwtverify.ErrUnknownKey, alg)
+		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key supports "+alg)
 	default:
-		return jwtverify.Key{}, fmt.Errorf("%w: token has no kid and %d keys support %s", jwtverify.ErrUnknownKey, len(suitable), alg)
+		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, fmt.Sprintf("token has no kid and %d keys support %s", len(suitable), alg))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -303,6 +304,8 @@ func (f *Fixture) Cases() []Case {
 	atOnly := func(cfg *jwtverify.Config) { cfg.Types = []string{"at+jwt"} }
 	add("type/missing", es, jwtverify.ErrType, atOnly)
 	add("type/id-token-as-access-token", f.Sign("ES256", map[string]any{"typ": "JWT"}, c), jwtverify.ErrType, atOnly)
+	add("type/kelvin-sign-is-not-k", f.Sign("ES256", map[string]any{"typ": "\u212Aey+jwt"}, c), jwtverify.ErrType, func(cfg *jwtverify.Config) { cfg.Types = []string{"key+jwt"} })
+	add("valid/max-age-100-years", f.Sign("ES256", nil, c), nil, func(cfg *jwtverify.Config) { cfg.MaxAge = jwtverify.MaxMaxAge; cfg.Leeway = jwtverify.MaxLeeway })
 	add("type/attacker-string", f.Sign("ES256", map[string]any{"typ": Marker}, c), jwtverify.ErrType, atOnly)
 
 	// algorithm
@@ -403,6 +406,10 @@ func (f *Fixture) Cases() []Case {
 	confusedPEM, _ := mint.Token("HS256", rsaPEM, map[string]any{"kid": "rsa-1"}, c)
 	add("algorithm/key-source-returns-rsa-key-for-hs256", confusedPEM, jwtverify.ErrAlgorithm, liar)
 
+	// A key source whose errors carry two classes and echo the kid.
+	joined := func(cfg *jwtverify.Config) { cfg.Keys = joinedSource{cfg.Keys} }
+	add("unknown_key/source-error-sanitized", f.Sign("ES256", map[string]any{"kid": Marker}, c), jwtverify.ErrUnknownKey, joined)
+
 	// keys_unavailable
 	add("keys_unavailable/source-down", es, jwtverify.ErrKeysUnavailable, func(cfg *jwtverify.Config) { cfg.Keys = downSource{cfg.Keys} })
 	return cases
@@ -435,6 +442,14 @@ type liarSource struct{ key jwtverify.Key }
 
 func (l liarSource) Key(context.Context, string, string) (jwtverify.Key, error) { return l.key, nil }
 func (liarSource) Algorithms() []string                                         { return jwtverify.Algorithms() }
+
+// joinedSource fails every lookup with an error that matches two classes
+// and contains the kid.
+type joinedSource struct{ jwtverify.KeySource }
+
+func (joinedSource) Key(_ context.Context, kid, _ string) (jwtverify.Key, error) {
+	return jwtverify.Key{}, errors.Join(fmt.Errorf("%w: kid %s", jwtverify.ErrUnknownKey, kid), jwtverify.ErrExpired)
+}
 
 // downSource is a key source whose keys cannot be had.
 type downSource struct{ jwtverify.KeySource }
