@@ -15,9 +15,6 @@ import (
 // TestBinary builds the command and checks its exit codes and streams from
 // outside, as a script would use it.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := filepath.Join(t.TempDir(), "jwtverify")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
