@@ -153,3 +153,32 @@ func numericDate(name string, raw []byte, out *time.Time) error {
 	*out = time.Unix(int64(sec), int64(frac*1e9)).UTC()
 	return nil
 }
+
+// mayRefresh reports whether an unverified payload is plausible enough to
+// let an unknown kid make the key source fetch: a strict JSON object whose
+// iss is configured (when Issuers is set) and whose exp, when present or
+// required, is a date not in the past (beyond leeway). It judges nothing:
+// the answer only decides whether a request may be spent.
+func (c *Core) mayRefresh(payload []byte) bool {
+	var iss string
+	var exp time.Time
+	hasIss, hasExp := false, false
+	err := jsonx.Object(payload, func(name, value []byte) error {
+		switch string(name) {
+		case "iss":
+			iss, hasIss = jsonx.String(value)
+		case "exp":
+			hasExp = numericDate("exp", value, &exp) == nil
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return false
+	case len(c.issuers) > 0 && (!hasIss || !contains(c.issuers, iss)):
+		return false
+	case !hasExp:
+		return !c.needExp
+	}
+	return c.now().Before(exp.Add(c.leeway))
+}

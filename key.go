@@ -223,3 +223,15 @@ type KeySource interface {
 	// support. A Verifier with no configured allowlist uses it as one.
 	Algorithms() []string
 }
+
+// Refresher is implemented by key sources that can look for keys they do
+// not hold yet, such as keyset.Remote. When Key reports ErrUnknownKey for a
+// token with a kid, Verify calls RefreshKey only if the token passed the
+// cheap checks (size, shape, header, algorithm) and its unverified payload
+// is a strict JSON object whose iss is a configured issuer (when Issuers is
+// set) and whose exp is present (unless AllowMissingExpiry) and not past:
+// junk tokens cost a map miss, never a request. The claims are only read
+// for that decision, never reported.
+type Refresher interface {
+	RefreshKey(ctx context.Context, kid, alg string) (Key, error)
+}

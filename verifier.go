@@ -110,6 +110,7 @@ type Config struct {
 type Core struct {
 	backend   Backend
 	keys      KeySource
+	refresher Refresher // keys, when it can refresh; else nil
 	algs      []string
 	issuers   []string
 	audiences []string
@@ -145,6 +146,7 @@ func New(b Backend, cfg Config) (*Core, error) {
 		now:      cfg.Now,
 		maxBytes: cfg.MaxTokenBytes,
 	}
+	c.refresher, _ = cfg.Keys.(Refresher)
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {

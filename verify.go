@@ -74,6 +74,9 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 
 	key, err := c.keys.Key(ctx, h.KeyID, h.Algorithm)
+	if err != nil && c.refresher != nil && h.KeyID != "" && errors.Is(err, ErrUnknownKey) && c.mayRefresh(payload) {
+		key, err = c.refresher.RefreshKey(ctx, h.KeyID, h.Algorithm)
+	}
 	if err != nil {
 		return nil, sourceError(err)
 	}

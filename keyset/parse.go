@@ -7,13 +7,16 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/cache"
 	"github.com/jwtverify/jwtverify/internal/b64url"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 )
@@ -119,14 +122,7 @@ type jwk struct {
 // a public key set. Refused with ErrUnsupportedKey: other key types and
 // curves, and algorithms outside jwtverify.Algorithms.
 func ParseJWK(data []byte) (jwtverify.Key, error) {
-	var j jwk
-	if err := jsonx.Object(data, j.member); err != nil {
-		if errors.Is(err, ErrInvalidKey) {
-			return jwtverify.Key{}, err
-		}
-		return jwtverify.Key{}, invalid("JWK is not a strict JSON object: %v", err)
-	}
-	return j.key()
+	return parseCached(data, nil)
 }
 
 func (j *jwk) member(name, value []byte) error {
@@ -274,6 +270,12 @@ func containsStr(list []string, s string) bool {
 // both skipped unless they are the same key. err is non-nil when the
 // document itself is malformed or no usable key remains.
 func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
+	return parseJWKS(data, MaxKeys, nil)
+}
+
+// parseJWKS is ParseJWKS with a key-count limit and an optional cache of
+// parsed keys, consulted by digest before a key is built.
+func parseJWKS(data []byte, maxKeys int, c *cache.Keys) (keys []jwtverify.Key, skipped []error, err error) {
 	var raw [][]byte
 	hasKeys := false
 	err = jsonx.Object(data, func(name, value []byte) error {
@@ -282,8 +284,8 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 		}
 		hasKeys = true
 		isArr, err := jsonx.Array(value, func(e []byte) error {
-			if len(raw) == MaxKeys {
-				return invalid("JWKS holds more than %d keys", MaxKeys)
+			if len(raw) == maxKeys {
+				return invalid("JWKS holds more than %d keys", maxKeys)
 			}
 			raw = append(raw, e)
 			return nil
@@ -303,7 +305,7 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 	}
 	ids := make(map[string]int) // kid -> index in keys, or -1 once ambiguous
 	for i, r := range raw {
-		k, err := ParseJWK(r)
+		k, err := parseCached(r, c)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
 			continue
@@ -334,6 +336,54 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 		return nil, skipped, invalid("JWKS has no usable key (%d skipped)", len(skipped))
 	}
 	return out, skipped, nil
+}
+
+// parseCached parses one JWK, taking the built key from c when c holds
+// one with the same digest.
+func parseCached(data []byte, c *cache.Keys) (jwtverify.Key, error) {
+	var j jwk
+	if err := jsonx.Object(data, j.member); err != nil {
+		if errors.Is(err, ErrInvalidKey) {
+			return jwtverify.Key{}, err
+		}
+		return jwtverify.Key{}, invalid("JWK is not a strict JSON object: %v", err)
+	}
+	if c == nil {
+		return j.key()
+	}
+	d := j.digest()
+	if k, ok := c.Get(d); ok {
+		return k, nil
+	}
+	k, err := j.key()
+	if err == nil {
+		c.Add(d, k)
+	}
+	return k, err
+}
+
+// digest identifies a JWK for the parsed-key cache: SHA-256 over its RFC
+// 7638 thumbprint, kid and alg. It is computed only for JWKs whose other
+// members (use, key_ops, private members) key() then accepts or refuses
+// the same way every time, so equal digests mean equal outcomes.
+func (j *jwk) digest() cache.Digest {
+	var canon []byte
+	q := func(s string) []byte { b, _ := json.Marshal(s); return b }
+	switch j.kty {
+	case "RSA":
+		canon = fmt.Appendf(nil, `{"e":%s,"kty":"RSA","n":%s}`, q(j.e), q(j.n))
+	case "EC":
+		canon = fmt.Appendf(nil, `{"crv":%s,"kty":"EC","x":%s,"y":%s}`, q(j.crv), q(j.x), q(j.y))
+	default:
+		canon = fmt.Appendf(nil, `{"crv":%s,"kty":%s,"x":%s}`, q(j.crv), q(j.kty), q(j.x))
+	}
+	thumb := sha256.Sum256(canon)
+	h := sha256.New()
+	h.Write(thumb[:])
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%v\x00%v\x00%q", j.kid, j.alg, j.use, j.private, j.hasKeyOps, j.keyOps)
+	var d cache.Digest
+	h.Sum(d[:0])
+	return d
 }
 
 func sameKey(a, b jwtverify.Key) bool {

@@ -1,5 +1,6 @@
 // Package keyset turns key material into jwtverify key sources: PEM, JWK
-// and JWKS parsing, and Static, a fixed set of keys.
+// and JWKS parsing; Static, a fixed set of keys; and Remote, a JWKS fetched
+// over HTTP(S) and kept fresh.
 package keyset
 
 import (
@@ -11,16 +12,14 @@ import (
 
 // Static is a fixed set of keys. It is immutable and safe for concurrent use.
 //
-// Key selection: a token whose kid names a key gets that key, or
-// jwtverify.ErrAlgorithm when that key does not support the token's alg. A
-// token without kid, or with a kid no key has, gets the one key that
-// supports its alg when exactly one does, and (for a token with a kid) that
-// key has no id, as a key loaded from PEM or a bare secret has. Anything
-// else is jwtverify.ErrUnknownKey.
+// Key selection (the same for Remote): a token whose kid names a key gets
+// that key, or jwtverify.ErrAlgorithm when that key does not support the
+// token's alg. A token without kid, or with a kid no key has, gets the one
+// key that supports its alg when exactly one does, and (for a token with a
+// kid) that key has no id, as a key loaded from PEM or a bare secret has.
+// Anything else is jwtverify.ErrUnknownKey.
 type Static struct {
-	byID  map[string]jwtverify.Key
-	byAlg map[string][]jwtverify.Key // every key that supports the alg
-	algs  []string
+	set *set
 }
 
 var _ jwtverify.KeySource = (*Static)(nil)
@@ -32,15 +31,39 @@ func NewStatic(keys ...jwtverify.Key) (*Static, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", jwtverify.ErrInvalidConfig)
 	}
-	s := &Static{byID: make(map[string]jwtverify.Key), byAlg: make(map[string][]jwtverify.Key)}
+	s, err := newSet(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, err)
+	}
+	return &Static{set: s}, nil
+}
+
+// Algorithms returns the algorithms the keys support, in first-seen order.
+func (s *Static) Algorithms() []string { return append([]string(nil), s.set.algs...) }
+
+// Key implements jwtverify.KeySource. It never blocks and ignores ctx.
+func (s *Static) Key(_ context.Context, kid, alg string) (jwtverify.Key, error) {
+	return s.set.lookup(kid, alg)
+}
+
+// set is an immutable, indexed collection of keys.
+type set struct {
+	byID  map[string]jwtverify.Key
+	byAlg map[string][]jwtverify.Key // every key that supports the alg
+	algs  []string
+	n     int
+}
+
+func newSet(keys []jwtverify.Key) (*set, error) {
+	s := &set{byID: make(map[string]jwtverify.Key), byAlg: make(map[string][]jwtverify.Key), n: len(keys)}
 	for i, k := range keys {
 		algs := k.Algorithms()
 		if len(algs) == 0 {
-			return nil, fmt.Errorf("%w: key %d is not a valid key", jwtverify.ErrInvalidConfig, i)
+			return nil, fmt.Errorf("key %d is not a valid key", i)
 		}
 		if id := k.ID(); id != "" {
 			if _, dup := s.byID[id]; dup {
-				return nil, fmt.Errorf("%w: two keys have id %q", jwtverify.ErrInvalidConfig, id)
+				return nil, fmt.Errorf("two keys have id %q", id)
 			}
 			s.byID[id] = k
 		}
@@ -54,32 +77,29 @@ func NewStatic(keys ...jwtverify.Key) (*Static, error) {
 	return s, nil
 }
 
-// Algorithms returns the algorithms the keys support, in first-seen order.
-func (s *Static) Algorithms() []string { return append([]string(nil), s.algs...) }
-
-// Key implements jwtverify.KeySource. It never blocks and ignores ctx.
-func (s *Static) Key(_ context.Context, kid, alg string) (jwtverify.Key, error) {
-	return selectKey(s.byID, s.byAlg[alg], kid, alg)
-}
-
-// selectKey applies the selection rules documented on Static.
-func selectKey(byID map[string]jwtverify.Key, suitable []jwtverify.Key, kid, alg string) (jwtverify.Key, error) {
+// lookup applies the selection rules documented on Static.
+func (s *set) lookup(kid, alg string) (jwtverify.Key, error) {
 	if kid != "" {
-		if k, ok := byID[kid]; ok {
+		if k, ok := s.byID[kid]; ok {
 			if !k.Supports(alg) {
 				return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrAlgorithm, "the key named by kid does not support "+alg)
 			}
 			return k, nil
 		}
 	}
+	suitable := s.byAlg[alg]
 	switch {
 	case len(suitable) == 1 && (kid == "" || suitable[0].ID() == ""):
 		return suitable[0], nil
 	case kid != "":
-		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key has the token's kid")
+		return jwtverify.Key{}, errNoKid
 	case len(suitable) == 0:
 		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key supports "+alg)
 	default:
 		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, fmt.Sprintf("token has no kid and %d keys support %s", len(suitable), alg))
 	}
 }
+
+// errNoKid is the common miss; one immutable value, so a flood of unknown
+// kids costs no allocation here.
+var errNoKid = jwtverify.Reject(jwtverify.ErrUnknownKey, "no key has the token's kid")

@@ -1,0 +1,607 @@
+package keyset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/cache"
+)
+
+// Defaults of RemoteConfig.
+const (
+	DefaultFetchTimeout       = 10 * time.Second
+	DefaultMinRefresh         = 5 * time.Minute
+	DefaultMaxRefresh         = 24 * time.Hour
+	DefaultUnknownKIDInterval = 30 * time.Second
+	DefaultMaxStale           = 24 * time.Hour
+	DefaultMaxResponseBytes   = 1 << 20
+	DefaultMaxKeys            = 1024
+	DefaultNegativeCacheSize  = 1024
+
+	// retryBase is the first delay after a failed refresh; it doubles per
+	// failure up to MinRefresh, with jitter.
+	retryBase = time.Second
+)
+
+// Refresh triggers, as reported in RefreshEvent.Trigger.
+const (
+	TriggerInitial    = "initial"     // first use: no key set yet
+	TriggerScheduled  = "scheduled"   // the set is due (Cache-Control/Expires, clamped, jittered)
+	TriggerStale      = "stale"       // the set is past MaxStale: refresh before serving
+	TriggerUnknownKID = "unknown_kid" // a plausible token named a kid the set lacks
+	TriggerManual     = "manual"      // Remote.Refresh
+)
+
+// Refresh outcomes, as reported in RefreshEvent.Outcome.
+const (
+	OutcomeUpdated     = "updated"      // 200 with a usable set, now in use
+	OutcomeNotModified = "not_modified" // 304: the set is kept and its age reset
+	OutcomeFailed      = "failed"       // the set in use (if any) is kept
+)
+
+// RefreshEvent describes one request to the JWKS endpoint.
+type RefreshEvent struct {
+	URL      string
+	Trigger  string
+	Outcome  string
+	Err      error         // for OutcomeFailed
+	Duration time.Duration // of the request
+	Keys     int           // usable keys in the set now in use
+	Skipped  []error       // keys of the response that were refused
+	Age      time.Duration // age of the set now in use (0 right after a success)
+}
+
+// MissEvent describes a lookup of an unknown kid that did not cause a
+// request. It carries no token content.
+type MissEvent struct {
+	URL    string
+	Reason string // "negative_cache", "rate_limited", "backoff", "absent_after_refresh"
+}
+
+// RemoteConfig configures a Remote. Every zero value is a safe default.
+type RemoteConfig struct {
+	// Client makes the requests. Nil: a client with FetchTimeout as its
+	// timeout. Every request also carries a FetchTimeout deadline, and
+	// redirects to another host are refused unless AllowCrossHostRedirect.
+	Client *http.Client
+	// FetchTimeout bounds one request. Zero: DefaultFetchTimeout (10s).
+	FetchTimeout time.Duration
+	// MinRefresh and MaxRefresh clamp the refresh interval taken from the
+	// response's Cache-Control max-age or Expires (MinRefresh when it has
+	// neither). The set is refreshed at 80–90% of the interval, at random,
+	// so a fleet does not refresh in lockstep. Zero: 5m and 24h.
+	MinRefresh, MaxRefresh time.Duration
+	// UnknownKIDInterval is the least time between two refreshes caused by
+	// unknown kids (default on: zero means 30s). Negative disables them.
+	UnknownKIDInterval time.Duration
+	// MaxStale is the oldest the set may be, counted from the last
+	// successful fetch or 304, while refreshes fail; past it, lookups fail
+	// with jwtverify.ErrKeysUnavailable. Zero: 24h. At least MaxRefresh.
+	MaxStale time.Duration
+	// MaxResponseBytes bounds the body read. Zero: 1 MiB.
+	MaxResponseBytes int64
+	// MaxKeys bounds the keys in a set; a larger set is refused. Zero: 1024.
+	MaxKeys int
+	// NegativeCacheSize bounds the kids remembered as absent after a fresh
+	// refresh: such a kid causes no further refresh until a newer set
+	// arrives or max(MinRefresh, UnknownKIDInterval) passes, so repeated
+	// junk does not spend the unknown-kid budget a real new kid needs.
+	// Zero: 1024.
+	NegativeCacheSize int
+	// Cache, when set, is a parsed-key cache shared with other key sets.
+	// Nil: a private cache of MaxKeys entries.
+	Cache *cache.Keys
+	// AllowInsecureHTTP allows http:// URLs to hosts other than loopback.
+	AllowInsecureHTTP bool
+	// AllowCrossHostRedirect follows redirects to another host.
+	AllowCrossHostRedirect bool
+	// OnRefresh, when set, is called after every request, synchronously.
+	OnRefresh func(RefreshEvent)
+	// OnMiss, when set, is called when an unknown kid causes no request.
+	OnMiss func(MissEvent)
+	// Logger, when set, receives one record per request and per miss.
+	Logger *slog.Logger
+	// Now returns the current time. Nil: time.Now.
+	Now func() time.Time
+}
+
+// Remote is a key source that fetches a JWKS from a URL and keeps it
+// fresh. Lookups read an immutable snapshot through an atomic pointer: no
+// lock and no allocation, never blocked by a refresh in flight. Every
+// request, whatever triggered it, goes through one singleflight group, so
+// concurrent triggers make one request; a caller's context bounds only its
+// own wait, never the shared request.
+//
+// A Remote starts no goroutine of its own: refreshes are triggered by
+// lookups (and Refresh) and run, bounded by FetchTimeout, in singleflight's
+// goroutine. Close cancels a request in flight and waits for it.
+type Remote struct {
+	url    string
+	cfg    RemoteConfig // defaults applied; read-only
+	client *http.Client
+	cache  *cache.Keys
+
+	snap atomic.Pointer[snapshot] // nil until the first successful fetch
+	sf   singleflight.Group
+
+	fetching    atomic.Bool  // a request is in flight
+	lastUnknown atomic.Int64 // unix nanos of the last unknown-kid request
+	nextAttempt atomic.Int64 // unix nanos before which failed refreshes are not retried
+	failures    atomic.Int32 // consecutive failed requests
+	gen         atomic.Uint64
+
+	neg    *lru.Cache[string, negEntry] // kids a fresh set lacked
+	negTTL time.Duration
+
+	base   context.Context // cancelled by Close
+	cancel context.CancelFunc
+	mu     sync.Mutex // protects closed and the start of wg
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// negEntry records that the set of generation gen, fetched for the kid,
+// lacked it.
+type negEntry struct {
+	at  time.Time
+	gen uint64
+}
+
+// snapshot is one fetched key set; never modified after Store.
+type snapshot struct {
+	set       *set
+	gen       uint64
+	fetchedAt time.Time // last 200 or 304
+	refreshAt time.Time // when a lookup triggers a refresh
+	etag      string
+	modified  string
+}
+
+var (
+	_ jwtverify.KeySource = (*Remote)(nil)
+	_ jwtverify.Refresher = (*Remote)(nil)
+)
+
+// NewRemote returns a Remote for the JWKS at rawURL, which must be https,
+// or http to a loopback host (or any host with AllowInsecureHTTP). It does
+// no I/O: the first lookup fetches. Errors wrap jwtverify.ErrInvalidConfig.
+func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
+	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
+		return nil, err
+	}
+	bad := func(msg string) (*Remote, error) {
+		return nil, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.FetchTimeout, DefaultFetchTimeout)
+	def(&cfg.MinRefresh, DefaultMinRefresh)
+	def(&cfg.MaxRefresh, DefaultMaxRefresh)
+	def(&cfg.UnknownKIDInterval, DefaultUnknownKIDInterval)
+	def(&cfg.MaxStale, DefaultMaxStale)
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.MaxKeys == 0 {
+		cfg.MaxKeys = DefaultMaxKeys
+	}
+	if cfg.NegativeCacheSize == 0 {
+		cfg.NegativeCacheSize = DefaultNegativeCacheSize
+	}
+	switch {
+	case cfg.FetchTimeout < 0 || cfg.MinRefresh < 0 || cfg.MaxRefresh < 0 || cfg.MaxStale < 0:
+		return bad("negative duration")
+	case cfg.MinRefresh > cfg.MaxRefresh:
+		return bad("MinRefresh is above MaxRefresh")
+	case cfg.MaxStale < cfg.MaxRefresh:
+		return bad("MaxStale is below MaxRefresh")
+	case cfg.MaxResponseBytes < 0 || cfg.MaxKeys < 0 || cfg.MaxKeys > MaxKeys || cfg.NegativeCacheSize < 0:
+		return bad(fmt.Sprintf("limits must be positive, MaxKeys at most %d", MaxKeys))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Remote{url: rawURL, cfg: cfg, cache: cfg.Cache}
+	if r.cache == nil {
+		var err error
+		if r.cache, err = cache.NewKeys(cfg.MaxKeys); err != nil {
+			return nil, err
+		}
+	}
+	neg, err := lru.New[string, negEntry](cfg.NegativeCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	r.neg = neg
+	r.negTTL = max(cfg.MinRefresh, cfg.UnknownKIDInterval)
+	r.client = clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect)
+	r.base, r.cancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// checkURL accepts https, and http only to loopback unless insecure.
+func checkURL(rawURL string, insecure bool) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: %q is not an absolute URL", jwtverify.ErrInvalidConfig, rawURL)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && (insecure || isLoopback(u.Hostname())):
+		return nil
+	}
+	return fmt.Errorf("%w: %q: only https URLs (http to loopback) unless AllowInsecureHTTP", jwtverify.ErrInvalidConfig, rawURL)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// clientFor returns a client whose redirects stay on the original host.
+func clientFor(c *http.Client, timeout time.Duration, crossHost bool) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	} else {
+		out.Timeout = timeout
+	}
+	if out.CheckRedirect == nil && !crossHost {
+		out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			if req.URL.Host != via[0].URL.Host {
+				return errors.New("redirect to another host refused")
+			}
+			return nil
+		}
+	}
+	return &out
+}
+
+// URL returns the JWKS URL.
+func (r *Remote) URL() string { return r.url }
+
+// Algorithms returns every asymmetric algorithm: the keys of a remote set
+// change, and HMAC secrets never come from one. A Verifier with no
+// configured allowlist uses this; configuring one is better.
+func (r *Remote) Algorithms() []string {
+	var out []string
+	for _, alg := range jwtverify.Algorithms() {
+		if !strings.HasPrefix(alg, "HS") {
+			out = append(out, alg)
+		}
+	}
+	return out
+}
+
+// Key implements jwtverify.KeySource. It serves the current set while it
+// is no older than MaxStale, starting a refresh in the background when the
+// set is due. With no set, or one past MaxStale, it refreshes and waits
+// (bounded by ctx), failing with jwtverify.ErrKeysUnavailable if that
+// fails. An unknown kid is jwtverify.ErrUnknownKey: Key never fetches for
+// it; see RefreshKey.
+func (r *Remote) Key(ctx context.Context, kid, alg string) (jwtverify.Key, error) {
+	s, err := r.current(ctx)
+	if err != nil {
+		return jwtverify.Key{}, err
+	}
+	return s.set.lookup(kid, alg)
+}
+
+// current returns a snapshot fit to serve.
+func (r *Remote) current(ctx context.Context) (*snapshot, error) {
+	s := r.snap.Load()
+	now := r.cfg.Now()
+	if s != nil && now.Sub(s.fetchedAt) <= r.cfg.MaxStale {
+		if !now.Before(s.refreshAt) && !r.fetching.Load() && r.retryAllowed(now) {
+			r.sf.DoChan("jwks", r.fetchFn(TriggerScheduled, s.gen)) // not awaited
+		}
+		return s, nil
+	}
+	trigger, gen := TriggerInitial, uint64(0)
+	if s != nil {
+		trigger, gen = TriggerStale, s.gen
+	}
+	if !r.retryAllowed(now) {
+		return nil, r.unavailable(s, errors.New("the last fetch failed; waiting to retry"))
+	}
+	res, err := r.await(ctx, trigger, gen)
+	if err != nil {
+		return nil, r.unavailable(s, err)
+	}
+	s = res
+	if s == nil || r.cfg.Now().Sub(s.fetchedAt) > r.cfg.MaxStale {
+		return nil, r.unavailable(s, errors.New("no key set within MaxStale"))
+	}
+	return s, nil
+}
+
+func (r *Remote) unavailable(s *snapshot, cause error) error {
+	if s == nil {
+		return jwtverify.Reject(jwtverify.ErrKeysUnavailable, "no JWKS fetched yet: "+cause.Error())
+	}
+	return jwtverify.Reject(jwtverify.ErrKeysUnavailable, fmt.Sprintf("JWKS is %v old, past MaxStale %v: %v",
+		r.cfg.Now().Sub(s.fetchedAt).Truncate(time.Second), r.cfg.MaxStale, cause))
+}
+
+// await joins or starts a request and waits for it within ctx.
+func (r *Remote) await(ctx context.Context, trigger string, gen uint64) (*snapshot, error) {
+	ch := r.sf.DoChan("jwks", r.fetchFn(trigger, gen))
+	select {
+	case res := <-ch:
+		s, _ := res.Val.(*snapshot)
+		return s, res.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("gave up waiting for the JWKS: %w", ctx.Err())
+	}
+}
+
+// RefreshKey implements jwtverify.Refresher: for a kid the set lacks, it
+// refreshes the set once per UnknownKIDInterval at most (not at all while
+// failed refreshes back off, or for a kid a fresh set lacked within the
+// interval) and looks the kid up again. Callers past the limit fail fast
+// with jwtverify.ErrUnknownKey; callers that find a request in flight wait
+// for it, within ctx. jwtverify.Core calls this only for tokens that pass
+// its cheap checks.
+func (r *Remote) RefreshKey(ctx context.Context, kid, alg string) (jwtverify.Key, error) {
+	s, err := r.current(ctx)
+	if err != nil {
+		return jwtverify.Key{}, err
+	}
+	k, err := s.set.lookup(kid, alg)
+	if err == nil || !errors.Is(err, jwtverify.ErrUnknownKey) || kid == "" || r.cfg.UnknownKIDInterval < 0 {
+		return k, err
+	}
+	now := r.cfg.Now()
+	if e, ok := r.neg.Get(kid); ok && e.gen == s.gen && now.Sub(e.at) < r.negTTL {
+		r.miss("negative_cache")
+		return jwtverify.Key{}, err
+	}
+	if !r.retryAllowed(now) {
+		r.miss("backoff")
+		return jwtverify.Key{}, err
+	}
+	fresh, ferr := r.await(ctx, TriggerUnknownKID, s.gen)
+	if errors.Is(ferr, errRateLimited) {
+		r.miss("rate_limited")
+	}
+	if fresh == nil {
+		return jwtverify.Key{}, err
+	}
+	k, err = fresh.set.lookup(kid, alg)
+	if errors.Is(err, jwtverify.ErrUnknownKey) && ferr == nil && fresh.gen != s.gen {
+		r.neg.Add(kid, negEntry{at: now, gen: fresh.gen})
+		r.miss("absent_after_refresh")
+	}
+	return k, err
+}
+
+var (
+	errRateLimited = errors.New("unknown-kid refresh rate limit reached")
+	errClosed      = errors.New("key set closed")
+)
+
+// Refresh fetches the set now (joining a request in flight), ignoring the
+// schedule, the rate limit and the backoff. ctx bounds the wait only.
+func (r *Remote) Refresh(ctx context.Context) error {
+	var gen uint64
+	if s := r.snap.Load(); s != nil {
+		gen = s.gen
+	}
+	_, err := r.await(ctx, TriggerManual, gen)
+	if errors.Is(err, errRateLimited) { // joined an unknown-kid call that made no request
+		_, err = r.await(ctx, TriggerManual, gen)
+	}
+	return err
+}
+
+// Close cancels a request in flight and waits for it. Afterwards no request
+// is made: the set in use serves until it is older than MaxStale, then
+// lookups fail with jwtverify.ErrKeysUnavailable.
+func (r *Remote) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	return nil
+}
+
+func (r *Remote) retryAllowed(now time.Time) bool {
+	return now.UnixNano() >= r.nextAttempt.Load()
+}
+
+// fetchFn returns the function singleflight runs. gen is the generation
+// the caller saw: if a newer set has arrived since, the caller gets it and
+// no request is made.
+func (r *Remote) fetchFn(trigger string, gen uint64) func() (any, error) {
+	return func() (any, error) {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return r.snap.Load(), errClosed
+		}
+		r.wg.Add(1)
+		r.mu.Unlock()
+		defer r.wg.Done()
+
+		cur := r.snap.Load()
+		if cur != nil && cur.gen != gen && trigger != TriggerManual {
+			return cur, nil
+		}
+		now := r.cfg.Now()
+		if trigger == TriggerUnknownKID {
+			if last := r.lastUnknown.Load(); last != 0 && now.UnixNano()-last < int64(r.cfg.UnknownKIDInterval) {
+				return cur, errRateLimited
+			}
+			r.lastUnknown.Store(now.UnixNano())
+		}
+		r.fetching.Store(true)
+		defer r.fetching.Store(false)
+		return r.fetch(trigger, cur)
+	}
+}
+
+// fetch makes one request and installs its result.
+func (r *Remote) fetch(trigger string, cur *snapshot) (*snapshot, error) {
+	start := r.cfg.Now()
+	ev := RefreshEvent{URL: r.url, Trigger: trigger}
+	next, skipped, err := r.request(cur)
+	ev.Duration = r.cfg.Now().Sub(start)
+	ev.Skipped = skipped
+	if err != nil {
+		n := r.failures.Add(1)
+		delay := retryBase << min(n-1, 20)
+		delay = min(delay, r.cfg.MinRefresh)
+		delay = delay/2 + rand.N(delay/2+1)
+		r.nextAttempt.Store(r.cfg.Now().Add(delay).UnixNano())
+		ev.Outcome, ev.Err = OutcomeFailed, err
+		if cur != nil {
+			ev.Keys, ev.Age = cur.set.n, r.cfg.Now().Sub(cur.fetchedAt)
+		}
+		r.report(ev)
+		return cur, err
+	}
+	r.failures.Store(0)
+	r.nextAttempt.Store(0)
+	r.snap.Store(next)
+	ev.Outcome = OutcomeUpdated
+	if cur != nil && next.set == cur.set {
+		ev.Outcome = OutcomeNotModified
+	}
+	ev.Keys = next.set.n
+	r.report(ev)
+	return next, nil
+}
+
+// request performs the HTTP exchange and builds the next snapshot.
+func (r *Remote) request(cur *snapshot) (*snapshot, []error, error) {
+	ctx, cancel := context.WithTimeout(r.base, r.cfg.FetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	if cur != nil {
+		if cur.etag != "" {
+			req.Header.Set("If-None-Match", cur.etag)
+		}
+		if cur.modified != "" {
+			req.Header.Set("If-Modified-Since", cur.modified)
+		}
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	now := r.cfg.Now()
+	next := &snapshot{gen: r.gen.Add(1), fetchedAt: now, etag: resp.Header.Get("ETag"), modified: resp.Header.Get("Last-Modified")}
+	interval := r.interval(resp.Header, now)
+	next.refreshAt = now.Add(time.Duration(float64(interval) * (0.8 + 0.1*rand.Float64())))
+	switch {
+	case resp.StatusCode == http.StatusNotModified && cur != nil:
+		next.set = cur.set
+		if next.etag == "" {
+			next.etag = cur.etag
+		}
+		if next.modified == "" {
+			next.modified = cur.modified
+		}
+		return next, nil, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.cfg.MaxResponseBytes+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if int64(len(body)) > r.cfg.MaxResponseBytes {
+		return nil, nil, fmt.Errorf("response larger than %d bytes", r.cfg.MaxResponseBytes)
+	}
+	keys, skipped, err := parseJWKS(body, r.cfg.MaxKeys, r.cache)
+	if err != nil {
+		return nil, skipped, err
+	}
+	if next.set, err = newSet(keys); err != nil {
+		return nil, skipped, err
+	}
+	return next, skipped, nil
+}
+
+// interval is the response's freshness lifetime clamped to
+// [MinRefresh, MaxRefresh]: Cache-Control max-age, else Expires - Date.
+func (r *Remote) interval(h http.Header, now time.Time) time.Duration {
+	d := time.Duration(-1)
+	for _, dir := range strings.Split(h.Get("Cache-Control"), ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
+		switch strings.ToLower(name) {
+		case "max-age":
+			if n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64); err == nil && n >= 0 && n < 1<<31 {
+				d = time.Duration(n) * time.Second
+			}
+		case "no-cache", "no-store":
+			d = 0
+		}
+	}
+	if d < 0 {
+		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
+			date := now
+			if t, err := http.ParseTime(h.Get("Date")); err == nil {
+				date = t
+			}
+			d = exp.Sub(date)
+		}
+	}
+	return min(max(d, r.cfg.MinRefresh), r.cfg.MaxRefresh)
+}
+
+func (r *Remote) report(ev RefreshEvent) {
+	if r.cfg.OnRefresh != nil {
+		r.cfg.OnRefresh(ev)
+	}
+	if r.cfg.Logger != nil {
+		attrs := []any{"url", ev.URL, "trigger", ev.Trigger, "outcome", ev.Outcome,
+			"duration", ev.Duration, "keys", ev.Keys, "skipped", len(ev.Skipped), "age", ev.Age}
+		if ev.Err != nil {
+			r.cfg.Logger.Warn("jwks refresh failed", append(attrs, "err", ev.Err)...)
+		} else {
+			r.cfg.Logger.Info("jwks refresh", attrs...)
+		}
+	}
+}
+
+func (r *Remote) miss(reason string) {
+	if r.cfg.OnMiss != nil {
+		r.cfg.OnMiss(MissEvent{URL: r.url, Reason: reason})
+	}
+	if r.cfg.Logger != nil {
+		r.cfg.Logger.Debug("jwks unknown kid without refresh", "url", r.url, "reason", reason)
+	}
+}

@@ -1,0 +1,829 @@
+package keyset_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/backends/golangjwt"
+	"github.com/jwtverify/jwtverify/cache"
+	"github.com/jwtverify/jwtverify/internal/mint"
+	"github.com/jwtverify/jwtverify/internal/testkeys"
+	"github.com/jwtverify/jwtverify/keyset"
+)
+
+// clock is an injectable clock, safe for concurrent use.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Add(d time.Duration)     { c.ns.Add(int64(d)) }
+func (c *clock) Since(t time.Time) int64 { return c.ns.Load() - t.UnixNano() }
+
+// server is a JWKS endpoint whose answers the test controls. It counts
+// requests and never calls t.Fatal from its goroutine.
+type server struct {
+	*httptest.Server
+	requests atomic.Int32
+
+	mu      sync.Mutex
+	body    []byte
+	status  int
+	header  http.Header
+	hang    chan struct{} // when set, requests block until it is closed
+	entered chan struct{} // receives one value per hanging request
+	lastReq http.Header
+}
+
+func newServer(t *testing.T, body []byte) *server {
+	s := &server{body: body, status: 200, header: http.Header{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(func() {
+		s.mu.Lock()
+		if s.hang != nil {
+			select {
+			case <-s.hang:
+			default:
+				close(s.hang)
+			}
+		}
+		s.mu.Unlock()
+		s.Close()
+	})
+	return s
+}
+
+func (s *server) serve(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	s.mu.Lock()
+	body, status, hang, entered := s.body, s.status, s.hang, s.entered
+	for k, v := range s.header {
+		w.Header()[k] = v
+	}
+	s.lastReq = r.Header.Clone()
+	s.mu.Unlock()
+	if hang != nil {
+		if entered != nil {
+			entered <- struct{}{}
+		}
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if etag := w.Header().Get("ETag"); etag != "" && r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *server) set(f func(s *server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+// keys of the tests: two RSA keys, "A" and "B".
+type fixture struct {
+	a, b   *rsa.PrivateKey
+	clock  *clock
+	issuer string
+}
+
+func newFixture() *fixture {
+	ks := testkeys.Load()
+	return &fixture{a: ks.RSA1, b: ks.RSA2, clock: newClock(), issuer: "https://issuer.example"}
+}
+
+func jwks(t *testing.T, keys map[string]*rsa.PrivateKey) []byte {
+	t.Helper()
+	var list []any
+	for _, kid := range []string{"A", "B", "C"} {
+		if k, ok := keys[kid]; ok {
+			m, err := mint.JWK(&k.PublicKey, kid, "RS256")
+			if err != nil {
+				t.Fatal(err)
+			}
+			list = append(list, m)
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"keys": list})
+	return b
+}
+
+func (f *fixture) token(t *testing.T, kid string, key *rsa.PrivateKey, claims map[string]any) string {
+	t.Helper()
+	c := map[string]any{"iss": f.issuer, "aud": "api", "exp": f.clock.Now().Add(365 * 24 * time.Hour).Unix()}
+	for k, v := range claims {
+		c[k] = v
+	}
+	tok, err := mint.Token("RS256", key, map[string]any{"kid": kid}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (f *fixture) remote(t *testing.T, url string, mod func(*keyset.RemoteConfig)) *keyset.Remote {
+	t.Helper()
+	cfg := keyset.RemoteConfig{Now: f.clock.Now}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r, err := keyset.NewRemote(url, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func (f *fixture) verifier(t *testing.T, r *keyset.Remote) jwtverify.Verifier {
+	t.Helper()
+	v, err := golangjwt.New(jwtverify.Config{
+		Keys: r, Algorithms: []string{"RS256"}, Issuers: []string{f.issuer}, Audiences: []string{"api"}, Now: f.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestRemoteFirstUseAndHotPath(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	if _, err := v.Verify(context.Background(), f.token(t, "A", f.a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := r.Key(context.Background(), "A", "RS256"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("warm lookup allocates %v times", allocs)
+	}
+	if _, err := r.Key(context.Background(), "A", "PS256"); !errors.Is(err, jwtverify.ErrAlgorithm) {
+		t.Fatalf("RS256-only key for PS256: %v", err)
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests after warm lookups, want 1", n)
+	}
+}
+
+func TestRotation(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	srv.set(func(s *server) { s.header.Set("Cache-Control", "max-age=600") })
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	ctx := context.Background()
+	tokA, tokB := f.token(t, "A", f.a, nil), f.token(t, "B", f.b, nil)
+
+	if _, err := v.Verify(ctx, tokA); err != nil {
+		t.Fatal(err)
+	}
+	// B is published next to A: a token signed by B refreshes once.
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}) })
+	if _, err := v.Verify(ctx, tokB); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+	if _, err := v.Verify(ctx, tokA); err != nil {
+		t.Fatalf("old key while both are published: %v", err)
+	}
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	// A is retired: after the next scheduled refresh its tokens fail.
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"B": f.b}) })
+	f.clock.Add(10 * time.Minute)
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, tokA); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatalf("retired key: %v, want unknown_key", err)
+	}
+	if _, err := v.Verify(ctx, tokB); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScheduledRefreshRetiresKey(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}))
+	srv.set(func(s *server) { s.header.Set("Cache-Control", "max-age=600") })
+	var events sync.Map
+	done := make(chan struct{}, 10)
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
+		c.OnRefresh = func(ev keyset.RefreshEvent) { events.Store(ev.Trigger, ev.Outcome); done <- struct{}{} }
+	})
+	v := f.verifier(t, r)
+	tokA := f.token(t, "A", f.a, nil)
+	if _, err := v.Verify(context.Background(), tokA); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"B": f.b}) })
+	f.clock.Add(9*time.Minute + 1) // past 90% of max-age: due
+	if _, err := v.Verify(context.Background(), tokA); err != nil {
+		t.Fatalf("the due set still serves while the refresh runs: %v", err)
+	}
+	waitFor(t, done)
+	if o, _ := events.Load(keyset.TriggerScheduled); o != keyset.OutcomeUpdated {
+		t.Fatalf("scheduled refresh outcome %v", o)
+	}
+	if _, err := v.Verify(context.Background(), tokA); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatalf("retired key after scheduled refresh: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for a refresh")
+	}
+}
+
+func TestConcurrentNewKidMakesOneRequest(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	if _, err := v.Verify(context.Background(), f.token(t, "A", f.a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}) })
+	tokB := f.token(t, "B", f.b, nil)
+	const n = 10000
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := v.Verify(context.Background(), tokB); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := srv.requests.Load(); got != 2 {
+		t.Fatalf("%d requests for %d concurrent tokens with a new kid, want 1 (+1 initial)", got-1, n)
+	}
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d verifications failed", failed.Load(), n)
+	}
+}
+
+func TestRandomKidFloodIsRateLimited(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	var misses atomic.Int32
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
+		c.OnMiss = func(keyset.MissEvent) { misses.Add(1) }
+		c.MaxRefresh, c.MinRefresh = 24*time.Hour, 24*time.Hour // no scheduled refresh during the flood
+	})
+	ctx := context.Background()
+	if _, err := r.Key(ctx, "A", "RS256"); err != nil {
+		t.Fatal(err)
+	}
+	const tokens, step = 100000, time.Millisecond // 100 s of clock
+	for i := 0; i < tokens; i++ {
+		if _, err := r.RefreshKey(ctx, fmt.Sprintf("junk-%d", i), "RS256"); !errors.Is(err, jwtverify.ErrUnknownKey) {
+			t.Fatalf("junk kid: %v", err)
+		}
+		f.clock.Add(step)
+	}
+	limit := int32(1 + (tokens*step)/keyset.DefaultUnknownKIDInterval + 1) // per interval, plus the initial fetch
+	if got := srv.requests.Load(); got > limit || got < 2 {
+		t.Fatalf("%d requests for %d random kids over %v, want at most %d", got, tokens, tokens*step, limit)
+	}
+	if misses.Load() < tokens-limit {
+		t.Fatalf("only %d misses reported", misses.Load())
+	}
+}
+
+func TestFloodDoesNotStarveRotation(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	var negHits atomic.Int32
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
+		c.OnMiss = func(ev keyset.MissEvent) {
+			if ev.Reason == "negative_cache" {
+				negHits.Add(1)
+			}
+		}
+	})
+	v := f.verifier(t, r)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, f.token(t, "A", f.a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// A flood of plausible tokens naming one junk kid: one request.
+	junk := f.token(t, "junk", f.a, nil)
+	flood := func() {
+		for i := 0; i < 1000; i++ {
+			if _, err := v.Verify(ctx, junk); !errors.Is(err, jwtverify.ErrUnknownKey) {
+				t.Fatal(err)
+			}
+		}
+	}
+	flood()
+	// An interval later the same junk still spends nothing: the negative
+	// cache answers, and the unknown-kid budget stays unspent.
+	f.clock.Add(keyset.DefaultUnknownKIDInterval)
+	flood()
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	if negHits.Load() < 1000 {
+		t.Fatalf("%d negative-cache hits", negHits.Load())
+	}
+	// B is published right after the flood; its first token gets the budget.
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}) })
+	f.clock.Add(time.Second)
+	if _, err := v.Verify(ctx, f.token(t, "B", f.b, nil)); err != nil {
+		t.Fatalf("new key after a flood: %v", err)
+	}
+}
+
+func TestImplausibleTokensCauseNoRequest(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, f.token(t, "A", f.a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{
+		"other issuer":    f.token(t, "new", f.b, map[string]any{"iss": "https://evil.example"}),
+		"no issuer":       f.token(t, "new", f.b, map[string]any{"iss": nil}),
+		"expired":         f.token(t, "new", f.b, map[string]any{"exp": f.clock.Now().Add(-time.Hour).Unix()}),
+		"no exp":          f.token(t, "new", f.b, map[string]any{"exp": nil}),
+		"bad payload":     rawToken(t, f.b, `{"alg":"RS256","kid":"new"}`, `not json`),
+		"alg not in list": rawToken(t, f.b, `{"alg":"PS256","kid":"new"}`, `{}`),
+	} {
+		if _, err := v.Verify(ctx, tok); err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1: implausible tokens made requests", n)
+	}
+}
+
+func rawToken(t *testing.T, key *rsa.PrivateKey, header, payload string) string {
+	t.Helper()
+	alg := "RS256"
+	if strings.Contains(header, "PS256") {
+		alg = "PS256"
+	}
+	tok, err := mint.Raw(alg, key, []byte(header), []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestBoundedStaleness(t *testing.T) {
+	for _, mode := range []string{"down", "500", "garbage", "empty-set", "5MiB", "hangs", "too-many-keys"} {
+		t.Run(mode, func(t *testing.T) {
+			f := newFixture()
+			srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+			r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
+				c.FetchTimeout = 200 * time.Millisecond
+				c.MaxKeys = 2
+				c.MinRefresh, c.MaxRefresh, c.MaxStale = time.Minute, time.Minute, time.Hour
+			})
+			v := f.verifier(t, r)
+			ctx := context.Background()
+			tokA := f.token(t, "A", f.a, nil)
+			if _, err := v.Verify(ctx, tokA); err != nil {
+				t.Fatal(err)
+			}
+			switch mode {
+			case "down":
+				srv.CloseClientConnections()
+				srv.set(func(s *server) { s.status = 0 })
+				srv.Listener.Close()
+			case "500":
+				srv.set(func(s *server) { s.status = 500 })
+			case "garbage":
+				srv.set(func(s *server) { s.body = []byte("<html>oops</html>") })
+			case "empty-set":
+				srv.set(func(s *server) { s.body = []byte(`{"keys":[]}`) })
+			case "5MiB":
+				srv.set(func(s *server) {
+					s.body = append(jwks(t, map[string]*rsa.PrivateKey{"A": f.a}), bytes.Repeat([]byte(" "), 5<<20)...)
+				})
+			case "too-many-keys":
+				srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.b, "B": f.b, "C": f.b}) })
+			case "hangs":
+				srv.set(func(s *server) { s.hang = make(chan struct{}); s.entered = make(chan struct{}, 100) })
+			}
+			// Due, failing: the last good set keeps serving, each lookup immediately.
+			for i := 0; i < 5; i++ {
+				f.clock.Add(10 * time.Minute)
+				if _, err := v.Verify(ctx, tokA); err != nil {
+					t.Fatalf("after %v: %v", time.Duration(i+1)*10*time.Minute, err)
+				}
+				if err := r.Refresh(ctx); err == nil {
+					t.Fatal("a failing refresh reported success")
+				}
+			}
+			// Past MaxStale: fail closed.
+			f.clock.Add(20 * time.Minute)
+			if _, err := v.Verify(ctx, tokA); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+				t.Fatalf("past MaxStale: %v, want keys_unavailable", err)
+			}
+		})
+	}
+}
+
+func TestKnownKidUnaffectedByHangingRefresh(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) { c.FetchTimeout = time.Minute })
+	v := f.verifier(t, r)
+	tokA := f.token(t, "A", f.a, nil)
+	if _, err := v.Verify(context.Background(), tokA); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(func(s *server) { s.hang = make(chan struct{}); s.entered = make(chan struct{}, 10) })
+	f.clock.Add(keyset.DefaultMinRefresh) // due: the next lookup starts a refresh that hangs
+	if _, err := v.Verify(context.Background(), tokA); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.entered // the refresh is now in flight and blocked
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < 100; i++ {
+			if _, err := v.Verify(context.Background(), tokA); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("verification of a known kid blocked behind a hanging refresh")
+	}
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("%d requests, want 2 (lookups during the hang must not start more)", n)
+	}
+}
+
+func TestNotModified(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	srv.set(func(s *server) {
+		s.header.Set("ETag", `"v1"`)
+		s.header.Set("Last-Modified", "Mon, 01 Jun 2026 00:00:00 GMT")
+		s.header.Set("Cache-Control", "max-age=300")
+	})
+	var last keyset.RefreshEvent
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) { c.OnRefresh = func(ev keyset.RefreshEvent) { last = ev } })
+	ctx := context.Background()
+	if _, err := r.Key(ctx, "A", "RS256"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Hour)
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	inm, ims := srv.lastReq.Get("If-None-Match"), srv.lastReq.Get("If-Modified-Since")
+	srv.mu.Unlock()
+	if inm != `"v1"` || ims == "" {
+		t.Fatalf("conditional headers %q %q", inm, ims)
+	}
+	if last.Outcome != keyset.OutcomeNotModified || last.Keys != 1 || last.Age != 0 {
+		t.Fatalf("event %+v", last)
+	}
+	// The 304 reset the age: 23h later (past the old fetch + MaxStale) it still serves.
+	f.clock.Add(23 * time.Hour)
+	srv.set(func(s *server) { s.status = 500; s.header.Del("ETag") })
+	if _, err := r.Key(ctx, "A", "RS256"); err != nil {
+		t.Fatalf("after 304 the age should have reset: %v", err)
+	}
+}
+
+func TestCallerCancellationDoesNotCancelSharedFetch(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	hang := make(chan struct{})
+	srv.set(func(s *server) { s.hang = hang; s.entered = make(chan struct{}, 10) })
+	r := f.remote(t, srv.URL, nil)
+
+	ctxA, cancelA := context.WithCancel(context.Background())
+	errA := make(chan error, 1)
+	go func() { _, err := r.Key(ctxA, "A", "RS256"); errA <- err }()
+	<-srv.entered
+	errB := make(chan error, 1)
+	go func() { _, err := r.Key(context.Background(), "A", "RS256"); errB <- err }()
+
+	cancelA()
+	if err := <-errA; !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("cancelled caller: %v", err)
+	}
+	srv.set(func(s *server) { s.hang = nil })
+	close(hang)
+	if err := <-errB; err != nil {
+		t.Fatalf("the other caller lost the shared fetch: %v", err)
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, nil)
+	srv.set(func(s *server) { s.status = 503 })
+	r := f.remote(t, srv.URL, nil)
+	ctx := context.Background()
+	if _, err := r.Key(ctx, "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("first use with the endpoint down: %v", err)
+	}
+	// While backing off, lookups fail fast without requests.
+	for i := 0; i < 100; i++ {
+		if _, err := r.Key(ctx, "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests while backing off, want 1", n)
+	}
+	// Each failure at least doubles the wait (with jitter in [d/2, d]).
+	var gaps []time.Duration
+	for i := 0; i < 6; i++ {
+		before := srv.requests.Load()
+		var waited time.Duration
+		for srv.requests.Load() == before {
+			f.clock.Add(100 * time.Millisecond)
+			waited += 100 * time.Millisecond
+			r.Key(ctx, "A", "RS256")
+			if waited > time.Hour {
+				t.Fatal("no retry within an hour")
+			}
+		}
+		gaps = append(gaps, waited)
+	}
+	for i := 1; i < len(gaps); i++ {
+		lo := (time.Second << i) / 2
+		if gaps[i] < lo-100*time.Millisecond || gaps[i] > (time.Second<<i)+100*time.Millisecond {
+			t.Fatalf("retry gaps %v: gap %d outside [%v, %v]", gaps, i, lo, time.Second<<i)
+		}
+	}
+	srv.set(func(s *server) { s.status = 200; s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a}) })
+	f.clock.Add(keyset.DefaultMinRefresh)
+	if _, err := r.Key(ctx, "A", "RS256"); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestStrictResponses(t *testing.T) {
+	f := newFixture()
+	good := jwks(t, map[string]*rsa.PrivateKey{"A": f.a})
+	weak, _ := mint.JWK(&testkeys.Load().RSA1024.PublicKey, "W", "")
+	withWeak, _ := json.Marshal(map[string]any{"keys": []any{json.RawMessage(good[9 : len(good)-2]), weak}})
+	for name, tt := range map[string]struct {
+		status int
+		body   []byte
+		ok     bool
+	}{
+		"201":              {201, good, false},
+		"204":              {204, nil, false},
+		"private-key":      {200, []byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB","kid":"A"}]}`), false},
+		"weak-key-skipped": {200, withWeak, true},
+		"duplicate-member": {200, []byte(`{"keys":[],"keys":[]}`), false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newServer(t, tt.body)
+			srv.set(func(s *server) { s.status = tt.status })
+			var skipped int
+			r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
+				c.OnRefresh = func(ev keyset.RefreshEvent) { skipped = len(ev.Skipped) }
+			})
+			_, err := r.Key(context.Background(), "A", "RS256")
+			if tt.ok != (err == nil) {
+				t.Fatalf("Key = %v, want ok=%v", err, tt.ok)
+			}
+			if name == "weak-key-skipped" {
+				if skipped != 1 {
+					t.Fatalf("%d keys reported skipped, want 1", skipped)
+				}
+				if _, err := r.Key(context.Background(), "W", "RS256"); !errors.Is(err, jwtverify.ErrUnknownKey) {
+					t.Fatalf("weak key usable: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	f := newFixture()
+	target := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	same := httptest.NewServer(http.RedirectHandler(target.URL+"/jwks", http.StatusFound))
+	defer same.Close()
+	// 127.0.0.1 and localhost are different hosts to the redirect check.
+	other := httptest.NewServer(http.RedirectHandler(strings.Replace(target.URL, "127.0.0.1", "localhost", 1)+"/jwks", http.StatusFound))
+	defer other.Close()
+	if _, err := f.remote(t, other.URL, nil).Key(context.Background(), "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("cross-host redirect followed: %v", err)
+	}
+	if _, err := f.remote(t, other.URL, func(c *keyset.RemoteConfig) { c.AllowCrossHostRedirect = true }).Key(context.Background(), "A", "RS256"); err != nil {
+		t.Fatalf("allowed cross-host redirect: %v", err)
+	}
+	// A redirect to another port of the same host name is another host too
+	// (Host includes the port); the check compares host:port.
+	if _, err := f.remote(t, same.URL, nil).Key(context.Background(), "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("redirect to another port followed: %v", err)
+	}
+}
+
+func TestNewRemoteValidation(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"https://issuer.example/jwks": true,
+		"http://127.0.0.1:8080/jwks":  true,
+		"http://[::1]/jwks":           true,
+		"http://localhost/jwks":       true,
+		"http://issuer.example/jwks":  false,
+		"ftp://issuer.example/jwks":   false,
+		"/relative":                   false,
+		"":                            false,
+	} {
+		_, err := keyset.NewRemote(url, keyset.RemoteConfig{})
+		if ok != (err == nil) || (err != nil && !errors.Is(err, jwtverify.ErrInvalidConfig)) {
+			t.Errorf("NewRemote(%q) = %v, want ok=%v", url, err, ok)
+		}
+	}
+	if _, err := keyset.NewRemote("http://issuer.example/jwks", keyset.RemoteConfig{AllowInsecureHTTP: true}); err != nil {
+		t.Errorf("AllowInsecureHTTP: %v", err)
+	}
+	for name, cfg := range map[string]keyset.RemoteConfig{
+		"min above max":       {MinRefresh: time.Hour, MaxRefresh: time.Minute},
+		"stale below refresh": {MaxRefresh: time.Hour, MaxStale: time.Minute},
+		"negative timeout":    {FetchTimeout: -1},
+		"too many keys":       {MaxKeys: keyset.MaxKeys + 1},
+	} {
+		if _, err := keyset.NewRemote("https://issuer.example/jwks", cfg); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	f := newFixture()
+	keys := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	var issuer string
+	disco := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tenant/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": keys.URL})
+	}))
+	defer disco.Close()
+	iss := disco.URL + "/tenant"
+
+	issuer = iss
+	r, err := keyset.Discover(context.Background(), iss, keyset.RemoteConfig{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.URL() != keys.URL {
+		t.Fatalf("jwks_uri %q", r.URL())
+	}
+	if _, err := r.Key(context.Background(), "A", "RS256"); err != nil {
+		t.Fatal(err)
+	}
+
+	issuer = iss + "/"
+	if _, err := keyset.Discover(context.Background(), iss, keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+		t.Fatalf("mismatched issuer: %v", err)
+	}
+	if _, err := keyset.Discover(context.Background(), disco.URL+"/other", keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("404: %v", err)
+	}
+	if _, err := keyset.Discover(context.Background(), "http://issuer.example", keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+		t.Fatalf("plain http issuer: %v", err)
+	}
+}
+
+// TestNoGoroutineLeak: everything a Remote starts ends by Close.
+func TestNoGoroutineLeak(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	hang := make(chan struct{})
+	defer close(hang)
+	before := runtime.NumGoroutine()
+	for i := 0; i < 20; i++ {
+		r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{Now: f.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Key(context.Background(), "A", "RS256"); err != nil {
+			t.Fatal(err)
+		}
+		// Leave a refresh hanging in flight, then Close.
+		srv.set(func(s *server) { s.hang = hang })
+		f.clock.Add(keyset.DefaultMinRefresh)
+		r.Key(context.Background(), "A", "RS256")
+		r.Close()
+		srv.set(func(s *server) { s.hang = nil })
+	}
+	srv.CloseClientConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestParsedKeyCache(t *testing.T) {
+	f := newFixture()
+	shared, err := cache.NewKeys(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}))
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) { c.Cache = shared })
+	ctx := context.Background()
+	a1, err := r.Key(ctx, "A", "RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := r.Key(ctx, "A", "RS256")
+	if a1 != a2 {
+		t.Fatal("a refresh returning the same key parsed it again")
+	}
+	if shared.Len() != 2 {
+		t.Fatalf("cache holds %d keys, want 2", shared.Len())
+	}
+	// Retiring B: it stays in the cache but is no longer usable.
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a}) })
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Key(ctx, "B", "RS256"); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatalf("retired key usable through the cache: %v", err)
+	}
+	// A second key set shares the cache: same key material and kid, same parsed key.
+	r2 := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) { c.Cache = shared })
+	a3, err := r2.Key(ctx, "A", "RS256")
+	if err != nil || a3 != a1 {
+		t.Fatalf("second key set did not reuse the parsed key: %v", err)
+	}
+	// The same material under another kid is another key.
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"C": f.a}) })
+	if err := r2.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := r2.Key(ctx, "C", "RS256")
+	if err != nil || c == a1 || c.ID() != "C" {
+		t.Fatalf("kid C: %v, %v", c.ID(), err)
+	}
+}
