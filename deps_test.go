@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestDependencyDirection checks the import graph: the root package and
-// keyset use the standard library only, and each backend links only its
-// own JOSE library.
+// TestDependencyDirection checks the import graph: the root package uses
+// the standard library only, keyset no JOSE library, and each backend links
+// only its own.
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/jwtverify/jwtverify"
 	for pkg, forbidden := range map[string][]string{

@@ -307,3 +307,51 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo does not show both backends")
 	}
 }
+
+func TestOIDCIssuer(t *testing.T) {
+	f, c := fixture(t)
+	jwk, _ := mint.JWK(&f.Keys.P256.PublicKey, "ec-256", "ES256")
+	jwks, _ := json.Marshal(map[string]any{"keys": []any{jwk}})
+	var docIssuer string
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": docIssuer, "jwks_uri": srv.URL + "/jwks"})
+		case "/jwks":
+			w.Write(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	docIssuer = srv.URL
+	c["iss"] = srv.URL
+	good := f.Sign("ES256", nil, c)
+	c["iss"] = "https://other.example"
+	other := f.Sign("ES256", nil, c)
+	for _, backend := range backendNames {
+		r := run("", "verify", "--backend", backend, "--oidc-issuer", srv.URL, "--audience", backendtest.Audience, good)
+		if r.code != ExitValid {
+			t.Fatalf("%s: %+v", backend, r)
+		}
+		checkRejected(t, run("", "verify", "--backend", backend, "--oidc-issuer", srv.URL, other), "issuer", other)
+		// --issuer replaces the discovered issuer as the required iss.
+		if r := run("", "verify", "--backend", backend, "--oidc-issuer", srv.URL, "--issuer", "https://other.example", other); r.code != ExitValid {
+			t.Fatalf("%s with --issuer: %+v", backend, r)
+		}
+	}
+	for name, args := range map[string][]string{
+		"with --key":      {"verify", "--oidc-issuer", srv.URL, "--key", "x.pem", good},
+		"with --jwks url": {"verify", "--oidc-issuer", srv.URL, "--jwks", srv.URL + "/jwks", good},
+		"plain http":      {"verify", "--oidc-issuer", "http://issuer.example", good},
+	} {
+		if r := run("", args...); r.code != ExitUsage {
+			t.Errorf("%s: %+v, want exit 2", name, r)
+		}
+	}
+	docIssuer = srv.URL + "/"
+	if r := run("", "verify", "--oidc-issuer", srv.URL, good); r.code != ExitUsage || !strings.Contains(r.stderr, "another issuer") {
+		t.Fatalf("mismatched discovery issuer: %+v", r)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // Limits of the command's inputs.
 const (
 	maxStdinBytes = 4 << 20 // larger input is cut and then fails as too_large
-	maxKeyBytes   = 1 << 20 // key files and JWKS responses
+	maxKeyBytes   = 1 << 20 // key files
 	fetchTimeout  = 10 * time.Second
 )
 
@@ -33,6 +32,7 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 type verifyFlags struct {
 	jwks, key, secretFile string
+	oidcIssuer            string
 	issuers, audiences    list
 	algs                  list
 	leeway                time.Duration
@@ -47,6 +47,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.jwks, "jwks", "", "JWKS: an http(s) URL or a local file")
 	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
 	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
+	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID issuer URL: keys from its discovery document; it becomes the required iss unless --issuer is given")
 	fs.Var(&f.issuers, "issuer", "required iss (repeatable: any of them); none: iss not checked")
 	fs.Var(&f.audiences, "audience", "required aud (repeatable: any of them); none: aud not checked")
 	fs.Var(&f.algs, "alg", "allowed algorithm (repeatable); default: derived from the keys")
@@ -123,19 +124,19 @@ func (f *verifyFlags) verifier() (*jwtverify.Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := f.loadKeys()
+	keys, err := f.keySource()
 	if err != nil {
 		return nil, err
 	}
-	ks, err := keyset.NewStatic(keys...)
-	if err != nil {
-		return nil, err
+	issuers := f.issuers
+	if len(issuers) == 0 && f.oidcIssuer != "" {
+		issuers = []string{f.oidcIssuer}
 	}
 	cfg := jwtverify.Config{
-		Keys:              ks,
+		Keys:              keys,
 		Algorithms:        f.algs,
-		Issuers:           f.issuers,
-		SkipIssuerCheck:   len(f.issuers) == 0,
+		Issuers:           issuers,
+		SkipIssuerCheck:   len(issuers) == 0,
 		Audiences:         f.audiences,
 		SkipAudienceCheck: len(f.audiences) == 0,
 		Leeway:            f.leeway,
@@ -150,6 +151,39 @@ func (f *verifyFlags) verifier() (*jwtverify.Core, error) {
 	return jwtverify.New(b, cfg)
 }
 
+// keySource returns the keys the flags name: a remote key set (--jwks URL
+// or --oidc-issuer), fetched once now so that an unreachable endpoint is a
+// configuration error, or a static set of the files' keys.
+func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
+	remoteJWKS := strings.HasPrefix(f.jwks, "http://") || strings.HasPrefix(f.jwks, "https://")
+	if remoteJWKS || f.oidcIssuer != "" {
+		if (remoteJWKS && f.oidcIssuer != "") || f.key != "" || f.secretFile != "" {
+			return nil, errors.New("--jwks URL and --oidc-issuer are used alone, without other key flags")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+		defer cancel()
+		var r *keyset.Remote
+		var err error
+		if f.oidcIssuer != "" {
+			r, err = keyset.Discover(ctx, f.oidcIssuer, keyset.RemoteConfig{})
+		} else {
+			r, err = keyset.NewRemote(f.jwks, keyset.RemoteConfig{})
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Refresh(ctx); err != nil {
+			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err)
+		}
+		return r, nil
+	}
+	keys, err := f.loadKeys()
+	if err != nil {
+		return nil, err
+	}
+	return keyset.NewStatic(keys...)
+}
+
 func parseTime(s string) (time.Time, error) {
 	if sec, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return time.Unix(sec, 0).UTC(), nil
@@ -162,11 +196,11 @@ func parseTime(s string) (time.Time, error) {
 
 func (f *verifyFlags) loadKeys() ([]jwtverify.Key, error) {
 	if f.jwks == "" && f.key == "" && f.secretFile == "" {
-		return nil, errors.New("no keys: give --jwks, --key or --secret-file")
+		return nil, errors.New("no keys: give --jwks, --oidc-issuer, --key or --secret-file")
 	}
 	var keys []jwtverify.Key
 	if f.jwks != "" {
-		data, err := readSource(f.jwks)
+		data, err := readFile(f.jwks)
 		if err != nil {
 			return nil, err
 		}
@@ -207,40 +241,12 @@ func readFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	return readLimited(fh, name)
-}
-
-// readLimited reads at most maxKeyBytes from r and fails on more.
-func readLimited(r io.Reader, what string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxKeyBytes+1))
+	data, err := io.ReadAll(io.LimitReader(fh, maxKeyBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(data) > maxKeyBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", what, maxKeyBytes)
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxKeyBytes)
 	}
 	return data, nil
-}
-
-// readSource reads a JWKS from an http(s) URL or a file.
-func readSource(src string) ([]byte, error) {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		return readFile(src)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
-	if err != nil {
-		return nil, fmt.Errorf("--jwks: %w", err)
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := (&http.Client{Timeout: fetchTimeout}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("--jwks: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("--jwks: HTTP status %d", resp.StatusCode)
-	}
-	return readLimited(resp.Body, "--jwks response")
 }
