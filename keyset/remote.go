@@ -558,7 +558,7 @@ func (r *Remote) request(cur *snapshot) (*snapshot, []error, error) {
 // interval is the response's freshness lifetime clamped to
 // [MinRefresh, MaxRefresh]: Cache-Control max-age, else Expires - Date.
 func (r *Remote) interval(h http.Header, now time.Time) time.Duration {
-	d := time.Duration(-1)
+	d, noCache := time.Duration(-1), false
 	for _, dir := range strings.Split(h.Get("Cache-Control"), ",") {
 		name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
 		switch strings.ToLower(name) {
@@ -567,8 +567,11 @@ func (r *Remote) interval(h http.Header, now time.Time) time.Duration {
 				d = time.Duration(n) * time.Second
 			}
 		case "no-cache", "no-store":
-			d = 0
+			noCache = true
 		}
+	}
+	if noCache {
+		d = 0
 	}
 	if d < 0 {
 		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {

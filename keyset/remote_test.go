@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -826,4 +827,50 @@ func TestParsedKeyCache(t *testing.T) {
 	if err != nil || c == a1 || c.ID() != "C" {
 		t.Fatalf("kid C: %v, %v", c.ID(), err)
 	}
+}
+
+func TestLoggerNeverLogsTokens(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{&buf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) { c.Logger = logger })
+	v := f.verifier(t, r)
+	good := f.token(t, "A", f.a, nil)
+	junk := f.token(t, "junk-kid-"+strings.Repeat("x", 10), f.a, nil)
+	for _, tok := range []string{good, junk, junk} {
+		v.Verify(context.Background(), tok)
+	}
+	srv.set(func(s *server) { s.status = 500 })
+	r.Refresh(context.Background())
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{`"msg":"jwks refresh"`, `"trigger":"initial"`, `"trigger":"unknown_kid"`, `"msg":"jwks refresh failed"`, `"reason":"negative_cache"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	for _, tok := range []string{good, junk} {
+		for _, seg := range strings.Split(tok, ".") {
+			if strings.Contains(out, seg) {
+				t.Fatalf("log contains a token segment:\n%s", out)
+			}
+		}
+	}
+	if strings.Contains(out, "junk-kid") {
+		t.Fatalf("log contains the token's kid:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	b  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
