@@ -2,12 +2,17 @@ package jwtverify_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/keyset"
 )
 
 // BenchmarkVerify measures full verification (header, key, signature,
@@ -43,6 +48,68 @@ func BenchmarkVerify(b *testing.B) {
 				if _, err := v.Verify(context.Background(), tok); err == nil {
 					b.Fatal("accepted")
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkReject measures hostile tokens that must be rejected cheaply,
+// before any signature check: the limits they hit are MaxTokenBytes
+// (16 KiB by default) and the JSON nesting bound (64 levels).
+func BenchmarkReject(b *testing.B) {
+	f := fixture(b)
+	cfg := f.Config()
+	v, err := golangjwt.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raised := cfg
+	raised.MaxTokenBytes = 2 << 20
+	vRaised, err := golangjwt.New(raised)
+	if err != nil {
+		b.Fatal(err)
+	}
+	good := f.Sign("ES256", nil, backendtest.Claims())
+	parts := strings.SplitN(good, ".", 2)
+	enc := base64.RawURLEncoding.EncodeToString
+	deep := enc([]byte(`{"alg":"ES256","x":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`)) + "." + parts[1]
+	huge := enc([]byte(`{"alg":"ES256","kid":"nope","x":"`+strings.Repeat("a", 3<<18)+`"}`)) + "." + parts[1]
+	// 1,000 RSA keys that all fit RS256, and a token without kid.
+	var keys []jwtverify.Key
+	for i := 0; i < 1000; i++ {
+		k, _ := jwtverify.NewPublicKey(fmt.Sprint("k", i), "", &f.Keys.RSA1.PublicKey)
+		keys = append(keys, k)
+	}
+	many, _ := keyset.NewStatic(keys...)
+	manyCfg := cfg
+	manyCfg.Keys = many
+	vMany, err := golangjwt.New(manyCfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	noKid := f.Sign("RS256", map[string]any{"kid": nil}, backendtest.Claims())
+	for _, tt := range []struct {
+		name  string
+		v     jwtverify.Verifier
+		token string
+		want  error
+	}{
+		{"1MiB-token", v, strings.Repeat("A", 1<<20), jwtverify.ErrTooLarge},
+		{"1MiB-header-raised-limit", vRaised, huge, jwtverify.ErrUnknownKey},
+		{"100000-deep-raised-limit", vRaised, deep, jwtverify.ErrMalformed},
+		{"alg-none", v, "eyJhbGciOiJub25lIn0." + parts[1], jwtverify.ErrAlgorithm},
+		{"unknown-kid", v, f.Sign("ES256", map[string]any{"kid": "nope"}, backendtest.Claims()), jwtverify.ErrUnknownKey},
+		{"bad-signature-ES256", v, good[:len(good)-8] + "AAAAAAAA", jwtverify.ErrSignature},
+		{"1000-keys-no-kid", vMany, noKid, jwtverify.ErrUnknownKey},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			if _, err := tt.v.Verify(context.Background(), tt.token); !errors.Is(err, tt.want) {
+				b.Fatalf("got %v, want %v", err, tt.want)
+			}
+			b.SetBytes(int64(len(tt.token)))
+			b.ReportAllocs()
+			for b.Loop() {
+				tt.v.Verify(context.Background(), tt.token)
 			}
 		})
 	}

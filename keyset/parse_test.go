@@ -128,6 +128,7 @@ func TestParseJWK(t *testing.T) {
 	invalid := map[string][]byte{
 		"rsa-1024":       jwkOf(t, &ks.RSA1024.PublicKey, "a", ""),
 		"rsa-e-1":        jwkOf(t, rsaPub, "a", "", "e", b64([]byte{1})),
+		"rsa-512":        jwkOf(t, rsaPub, "a", "", "n", b64(append(rsaPub.N.Bytes()[:63], 0x01))),
 		"rsa-e-huge":     jwkOf(t, rsaPub, "a", "", "e", b64([]byte{1, 0, 0, 0, 1})),
 		"rsa-no-n":       jwkOf(t, rsaPub, "a", "", "n", nil),
 		"rsa-padded-n":   jwkOf(t, rsaPub, "a", "", "n", base64.URLEncoding.EncodeToString(rsaPub.N.Bytes())),

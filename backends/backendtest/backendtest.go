@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,6 +343,22 @@ func (f *Fixture) Cases() []Case {
 	add("unknown_key/no-kid-two-rsa-keys", f.Sign("RS256", map[string]any{"kid": nil}, c), jwtverify.ErrUnknownKey, nil)
 	add("unknown_key/no-kid-hmac-and-no-kid", f.Sign("PS256", map[string]any{"kid": ""}, c), jwtverify.ErrUnknownKey, nil)
 
+	// Header members that name keys are never used: tokens signed with the
+	// attacker's own key and pointing at it.
+	attacker := f.Keys.RSA2 // a key the verifier has under another kid
+	attackerJWK, _ := mint.JWK(&attacker.PublicKey, "", "")
+	for name, h := range map[string]map[string]any{
+		"embedded-jwk": {"kid": "rsa-1", "jwk": attackerJWK},
+		"jku":          {"kid": "rsa-1", "jku": "https://attacker.example/jwks.json"},
+		"x5u":          {"kid": "rsa-1", "x5u": "https://attacker.example/cert.pem"},
+		"x5c":          {"kid": "rsa-1", "x5c": []string{"MIIB"}},
+	} {
+		tok, _ := mint.Token("RS256", attacker, h, c)
+		add("signature/attacker-key-via-"+name, tok, jwtverify.ErrSignature, nil)
+	}
+	add("unknown_key/kid-empty-two-keys-fit", f.Sign("RS256", map[string]any{"kid": ""}, c), jwtverify.ErrUnknownKey, nil)
+	add("unknown_key/kid-number-is-malformed-not-unknown", join(enc(`{"alg":"RS256","kid":12}`), s[1], s[2]), jwtverify.ErrMalformed, nil)
+
 	// signature
 	tampered := join(s[0], enc(`{"iss":"`+Issuer+`","aud":"api","exp":4102444800,"admin":true}`), s[2])
 	add("signature/tampered-payload", tampered, jwtverify.ErrSignature, nil)
@@ -451,6 +468,17 @@ func (joinedSource) Key(_ context.Context, kid, _ string) (jwtverify.Key, error)
 	return jwtverify.Key{}, errors.Join(fmt.Errorf("%w: kid %s", jwtverify.ErrUnknownKey, kid), jwtverify.ErrExpired)
 }
 
+// counting counts signature checks.
+type counting struct {
+	jwtverify.Backend
+	calls atomic.Int32
+}
+
+func (c *counting) VerifySignature(alg string, key any, input string, sig []byte) error {
+	c.calls.Add(1)
+	return c.Backend.VerifySignature(alg, key, input, sig)
+}
+
 // downSource is a key source whose keys cannot be had.
 type downSource struct{ jwtverify.KeySource }
 
@@ -469,8 +497,18 @@ func Run(t *testing.T, b jwtverify.Backend) {
 	}
 	for _, tc := range f.Cases() {
 		t.Run(tc.Name, func(t *testing.T) {
-			tok, err := f.verify(b, tc)
+			cb := &counting{Backend: b}
+			tok, err := f.verify(cb, tc)
 			CheckResult(t, tc, tok, err)
+			// Rejections must be cheap: no signature check when an earlier
+			// check decides.
+			switch tc.Want {
+			case jwtverify.ErrTooLarge, jwtverify.ErrUnsupported, jwtverify.ErrType, jwtverify.ErrAlgorithm,
+				jwtverify.ErrKeysUnavailable, jwtverify.ErrUnknownKey:
+				if n := cb.calls.Load(); n != 0 {
+					t.Fatalf("%d signature checks for a token rejected as %v", n, tc.Want)
+				}
+			}
 		})
 	}
 	t.Run("rfc", func(t *testing.T) { RunVectors(t, b) })
