@@ -168,7 +168,10 @@ func (c *Core) mayRefresh(payload []byte) bool {
 		case "iss":
 			iss, hasIss = jsonx.String(value)
 		case "exp":
-			hasExp = numericDate("exp", value, &exp) == nil
+			if numericDate("exp", value, &exp) != nil {
+				return ErrMalformed // not plausible: no refresh
+			}
+			hasExp = true
 		}
 		return nil
 	})

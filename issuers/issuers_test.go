@@ -159,7 +159,8 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 			builds.Add(1)
 			return closer{verifierFor(t, iss, static), &closed}, nil
 		},
-		Size: size,
+		Size:            size,
+		BuildsPerSecond: 1e9,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +189,9 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 	if builds.Load() != issuers {
 		t.Fatalf("%d builds, want %d", builds.Load(), issuers)
 	}
-	tn.Close()
+	if err := tn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if got := closed.Load(); got != issuers {
 		t.Fatalf("%d verifiers closed, want %d (evicted and at Close)", got, issuers)
 	}
@@ -277,5 +280,136 @@ func TestTenantsCoalesceAndGate(t *testing.T) {
 	mu.Unlock()
 	if _, err := tn.Verify(context.Background(), bad); err != nil {
 		t.Fatalf("after FailureTTL: %v", err)
+	}
+}
+
+// An evicted tenant whose verifier an in-flight Verify still uses is closed
+// only when that Verify ends.
+func TestEvictionWaitsForVerify(t *testing.T) {
+	ks := testkeys.Load()
+	jwk, _ := mint.JWK(&ks.P256.PublicKey, "k", "")
+	release := make(chan struct{})
+	entered := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintf(w, `{"keys":[%s]}`, mustJSON(jwk))
+	}))
+	defer srv.Close()
+	tn, err := issuers.NewTenants(issuers.TenantsConfig{
+		Allow: allow, Size: 1,
+		New: func(ctx context.Context, iss string) (jwtverify.Verifier, error) {
+			r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{Now: func() time.Time { return now }})
+			if err != nil {
+				return nil, err
+			}
+			return remoteVerifier{verifierFor(t, iss, r), r}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := tn.Verify(context.Background(), sign(t, "ES256", ks.P256, "k", tenantIssuer(1)))
+		errc <- err
+	}()
+	<-entered // tenant 1's first fetch is in flight
+	done2 := make(chan struct{})
+	go func() { tn.Verify(context.Background(), sign(t, "ES256", ks.P256, "k", tenantIssuer(2))); close(done2) }() // evicts tenant 1
+	<-entered
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatalf("Verify of an evicted tenant in flight: %v", err)
+	}
+	<-done2
+}
+
+type remoteVerifier struct {
+	jwtverify.Verifier
+	r *keyset.Remote
+}
+
+func (c remoteVerifier) Close() error { return c.r.Close() }
+
+// Failing issuers are remembered apart and never evict working ones; builds
+// are rate limited.
+func TestFailuresDoNotEvictAndBuildsAreLimited(t *testing.T) {
+	secret := testkeys.Load().HMAC
+	key, _ := jwtverify.NewSecretKey("", "", secret)
+	static, _ := keyset.NewStatic(key)
+	var builds atomic.Int32
+	clock := now
+	tn, err := issuers.NewTenants(issuers.TenantsConfig{
+		Allow: allow, Size: 10, BuildsPerSecond: 5,
+		Now: func() time.Time { return clock },
+		New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+			builds.Add(1)
+			if iss == tenantIssuer(1) {
+				return verifierFor(t, iss, static), nil
+			}
+			return nil, errors.New("no such tenant")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tn.Close()
+	ctx := context.Background()
+	good := sign(t, "HS256", secret, "", tenantIssuer(1))
+	if _, err := tn.Verify(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	for i := 100; i < 120; i++ { // 20 allowed names that do not exist
+		if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(i))); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	if n := builds.Load(); n != 5 {
+		t.Fatalf("%d builds within one second, want 5 (the bucket)", n)
+	}
+	if _, err := tn.Verify(ctx, good); err != nil || builds.Load() != 5 {
+		t.Fatalf("the working tenant was evicted or rebuilt: %v, %d builds", err, builds.Load())
+	}
+	clock = clock.Add(time.Second) // the bucket refills
+	if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(200))); !errors.Is(err, jwtverify.ErrKeysUnavailable) || builds.Load() != 6 {
+		t.Fatalf("after refill: %v, %d builds", err, builds.Load())
+	}
+}
+
+// A build that ends after Close is closed, not kept.
+func TestBuildEndingAfterClose(t *testing.T) {
+	secret := testkeys.Load().HMAC
+	key, _ := jwtverify.NewSecretKey("", "", secret)
+	static, _ := keyset.NewStatic(key)
+	var closed atomic.Int32
+	started, proceed := make(chan struct{}), make(chan struct{})
+	tn, err := issuers.NewTenants(issuers.TenantsConfig{
+		Allow: allow,
+		New: func(ctx context.Context, iss string) (jwtverify.Verifier, error) {
+			close(started)
+			<-proceed
+			return closer{verifierFor(t, iss, static), &closed}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(1))); close(done) }()
+	<-started
+	closeDone := make(chan struct{})
+	go func() { tn.Close(); close(closeDone) }()
+	time.Sleep(10 * time.Millisecond) // Close has marked the Tenants closed
+	close(proceed)
+	<-done
+	<-closeDone
+	if tn.Len() != 0 || closed.Load() != 1 {
+		t.Fatalf("after Close: %d held, %d closed", tn.Len(), closed.Load())
 	}
 }

@@ -37,7 +37,7 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect).Do(req)
+	resp, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect, cfg.AllowInsecureHTTP).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, err)
 	}

@@ -380,7 +380,10 @@ func (j *jwk) digest() cache.Digest {
 	thumb := sha256.Sum256(canon)
 	h := sha256.New()
 	h.Write(thumb[:])
-	fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%v\x00%v\x00%q", j.kid, j.alg, j.use, j.private, j.hasKeyOps, j.keyOps)
+	// Length-prefixed fields: no two distinct JWKs share an encoding.
+	for _, f := range append([]string{j.kid, j.alg, j.use, fmt.Sprint(j.private, j.hasKeyOps)}, j.keyOps...) {
+		fmt.Fprintf(h, "%d:%s", len(f), f)
+	}
 	var d cache.Digest
 	h.Sum(d[:0])
 	return d

@@ -140,11 +140,16 @@ type Remote struct {
 	snap atomic.Pointer[snapshot] // nil until the first successful fetch
 	sf   singleflight.Group
 
-	fetching    atomic.Bool  // a request is in flight
-	lastUnknown atomic.Int64 // unix nanos of the last unknown-kid request
-	nextAttempt atomic.Int64 // unix nanos before which failed refreshes are not retried
-	failures    atomic.Int32 // consecutive failed requests
+	fetching    atomic.Bool   // a request is in flight
+	fetchSeq    atomic.Uint64 // requests started so far
+	nextAttempt atomic.Int64  // unix nanos before which failed refreshes are not retried
+	failures    atomic.Int32  // consecutive failed requests
 	gen         atomic.Uint64
+	closedFlag  atomic.Bool // set by Close; read on the hot path
+
+	admitMu     sync.Mutex // protects lastUnknown and grantGen
+	lastUnknown time.Time  // when the unknown-kid budget was last spent
+	grantGen    uint64     // 1 + the generation an unknown-kid request was granted for, until it ends
 
 	neg    *lru.Cache[string, negEntry] // kids a fresh set lacked
 	negTTL time.Duration
@@ -167,6 +172,7 @@ type negEntry struct {
 type snapshot struct {
 	set       *set
 	gen       uint64
+	seq       uint64    // fetchSeq of the request that installed it
 	fetchedAt time.Time // last 200 or 304
 	refreshAt time.Time // when a lookup triggers a refresh
 	etag      string
@@ -233,7 +239,7 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	}
 	r.neg = neg
 	r.negTTL = max(cfg.MinRefresh, cfg.UnknownKIDInterval)
-	r.client = clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect)
+	r.client = clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.AllowInsecureHTTP)
 	r.base, r.cancel = context.WithCancel(context.Background())
 	return r, nil
 }
@@ -261,26 +267,43 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// clientFor returns a client whose redirects stay on the original host.
-func clientFor(c *http.Client, timeout time.Duration, crossHost bool) *http.Client {
+// clientFor returns a copy of c (or a new client with timeout) whose
+// redirects stay on the original host and never leave https for http
+// (unless allowed), before any CheckRedirect of the caller's own runs.
+func clientFor(c *http.Client, timeout time.Duration, crossHost, insecure bool) *http.Client {
 	var out http.Client
 	if c != nil {
 		out = *c
 	} else {
 		out.Timeout = timeout
 	}
-	if out.CheckRedirect == nil && !crossHost {
-		out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("too many redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				return errors.New("redirect to another host refused")
-			}
-			return nil
+	theirs := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
 		}
+		if !crossHost && req.URL.Host != via[0].URL.Host {
+			return errors.New("redirect to another host refused")
+		}
+		if !insecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return errors.New("redirect from https to http refused")
+		}
+		if theirs != nil {
+			return theirs(req, via)
+		}
+		return nil
 	}
 	return &out
+}
+
+// Generation returns a number that changes whenever a fetch installs a set
+// (a 304 included), and 0 before the first. A cache of verified tokens can
+// use it to forget tokens verified under an older set.
+func (r *Remote) Generation() uint64 {
+	if s := r.snap.Load(); s != nil {
+		return s.gen
+	}
+	return 0
 }
 
 // URL returns the JWKS URL.
@@ -306,11 +329,16 @@ func (r *Remote) Algorithms() []string {
 // fails. An unknown kid is jwtverify.ErrUnknownKey: Key never fetches for
 // it; see RefreshKey.
 func (r *Remote) Key(ctx context.Context, kid, alg string) (jwtverify.Key, error) {
+	seen := r.fetchSeq.Load()
 	s, err := r.current(ctx)
 	if err != nil {
 		return jwtverify.Key{}, err
 	}
-	return s.set.lookup(kid, alg)
+	k, err := s.set.lookup(kid, alg)
+	if err != nil && s.seq > seen && kid != "" && errors.Is(err, jwtverify.ErrUnknownKey) {
+		r.absent(kid, s) // fetched during this call: RefreshKey need not fetch again
+	}
+	return k, err
 }
 
 // current returns a snapshot fit to serve.
@@ -318,7 +346,7 @@ func (r *Remote) current(ctx context.Context) (*snapshot, error) {
 	s := r.snap.Load()
 	now := r.cfg.Now()
 	if s != nil && now.Sub(s.fetchedAt) <= r.cfg.MaxStale {
-		if !now.Before(s.refreshAt) && !r.fetching.Load() && r.retryAllowed(now) {
+		if !now.Before(s.refreshAt) && !r.fetching.Load() && !r.closedFlag.Load() && r.retryAllowed(now) {
 			r.sf.DoChan("jwks", r.fetchFn(TriggerScheduled, s.gen)) // not awaited
 		}
 		return s, nil
@@ -362,13 +390,16 @@ func (r *Remote) await(ctx context.Context, trigger string, gen uint64) (*snapsh
 }
 
 // RefreshKey implements jwtverify.Refresher: for a kid the set lacks, it
-// refreshes the set once per UnknownKIDInterval at most (not at all while
-// failed refreshes back off, or for a kid a fresh set lacked within the
-// interval) and looks the kid up again. Callers past the limit fail fast
-// with jwtverify.ErrUnknownKey; callers that find a request in flight wait
-// for it, within ctx. jwtverify.Core calls this only for tokens that pass
-// its cheap checks.
+// refreshes the set at most once per UnknownKIDInterval (not at all while
+// failed refreshes back off, nor for a kid a set fetched after its first
+// miss already lacked, until a newer set or max(MinRefresh,
+// UnknownKIDInterval)), and looks the kid up again. A caller past the limit
+// fails fast with jwtverify.ErrUnknownKey, without starting anything; a
+// caller that finds a request in flight waits for it, within ctx. If the
+// request it joined began before the caller's miss, it tries once more.
+// jwtverify.Core calls this only for tokens that pass its cheap checks.
 func (r *Remote) RefreshKey(ctx context.Context, kid, alg string) (jwtverify.Key, error) {
+	seen := r.fetchSeq.Load()
 	s, err := r.current(ctx)
 	if err != nil {
 		return jwtverify.Key{}, err
@@ -377,33 +408,71 @@ func (r *Remote) RefreshKey(ctx context.Context, kid, alg string) (jwtverify.Key
 	if err == nil || !errors.Is(err, jwtverify.ErrUnknownKey) || kid == "" || r.cfg.UnknownKIDInterval < 0 {
 		return k, err
 	}
+	if s.seq > seen { // fetched after this token arrived, and it lacks the kid
+		r.absent(kid, s)
+		return k, err
+	}
 	now := r.cfg.Now()
 	if e, ok := r.neg.Get(kid); ok && e.gen == s.gen && now.Sub(e.at) < r.negTTL {
 		r.miss("negative_cache")
-		return jwtverify.Key{}, err
+		return k, err
 	}
-	if !r.retryAllowed(now) {
-		r.miss("backoff")
-		return jwtverify.Key{}, err
-	}
-	fresh, ferr := r.await(ctx, TriggerUnknownKID, s.gen)
-	if errors.Is(ferr, errRateLimited) {
-		r.miss("rate_limited")
-	}
-	if fresh == nil {
-		return jwtverify.Key{}, err
-	}
-	k, err = fresh.set.lookup(kid, alg)
-	if errors.Is(err, jwtverify.ErrUnknownKey) && ferr == nil && fresh.gen != s.gen {
-		r.neg.Add(kid, negEntry{at: now, gen: fresh.gen})
-		r.miss("absent_after_refresh")
+	for round := 0; round < 2; round++ {
+		if !r.retryAllowed(now) {
+			r.miss("backoff")
+			return k, err
+		}
+		if !r.admit(now, s.gen) {
+			if latest := r.snap.Load(); latest.gen != s.gen { // a request ended meanwhile
+				if k, err2 := latest.set.lookup(kid, alg); err2 == nil || !errors.Is(err2, jwtverify.ErrUnknownKey) {
+					return k, err2
+				}
+			}
+			r.miss("rate_limited")
+			return k, err
+		}
+		fresh, ferr := r.await(ctx, TriggerUnknownKID, s.gen)
+		if fresh == nil {
+			return k, err
+		}
+		k, err = fresh.set.lookup(kid, alg)
+		if err == nil || !errors.Is(err, jwtverify.ErrUnknownKey) || ferr != nil {
+			return k, err
+		}
+		if fresh.seq > seen {
+			r.absent(kid, fresh)
+			return k, err
+		}
+		s = fresh // the request joined began before this token arrived
 	}
 	return k, err
 }
 
+// admit reports whether an unknown-kid caller may wait for a request: one
+// is in flight, one was granted for the set the caller saw, or the budget
+// allows a new one (which it then spends).
+func (r *Remote) admit(now time.Time, gen uint64) bool {
+	r.admitMu.Lock()
+	defer r.admitMu.Unlock()
+	if r.fetching.Load() || r.grantGen == gen+1 {
+		return true
+	}
+	if !r.lastUnknown.IsZero() && now.Sub(r.lastUnknown) < r.cfg.UnknownKIDInterval {
+		return false
+	}
+	r.lastUnknown, r.grantGen = now, gen+1
+	return true
+}
+
+// absent remembers that s, fetched after the kid's first miss, lacks it.
+func (r *Remote) absent(kid string, s *snapshot) {
+	r.neg.Add(kid, negEntry{at: r.cfg.Now(), gen: s.gen})
+	r.miss("absent_after_refresh")
+}
+
 var (
-	errRateLimited = errors.New("unknown-kid refresh rate limit reached")
-	errClosed      = errors.New("key set closed")
+	errBackoff = errors.New("the last fetch failed; waiting to retry")
+	errClosed  = errors.New("key set closed")
 )
 
 // Refresh fetches the set now (joining a request in flight), ignoring the
@@ -414,7 +483,7 @@ func (r *Remote) Refresh(ctx context.Context) error {
 		gen = s.gen
 	}
 	_, err := r.await(ctx, TriggerManual, gen)
-	if errors.Is(err, errRateLimited) { // joined an unknown-kid call that made no request
+	if errors.Is(err, errBackoff) { // joined a call that backed off; a manual refresh does not
 		_, err = r.await(ctx, TriggerManual, gen)
 	}
 	return err
@@ -427,6 +496,7 @@ func (r *Remote) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
+	r.closedFlag.Store(true)
 	r.cancel()
 	r.wg.Wait()
 	return nil
@@ -454,15 +524,16 @@ func (r *Remote) fetchFn(trigger string, gen uint64) func() (any, error) {
 		if cur != nil && cur.gen != gen && trigger != TriggerManual {
 			return cur, nil
 		}
-		now := r.cfg.Now()
-		if trigger == TriggerUnknownKID {
-			if last := r.lastUnknown.Load(); last != 0 && now.UnixNano()-last < int64(r.cfg.UnknownKIDInterval) {
-				return cur, errRateLimited
-			}
-			r.lastUnknown.Store(now.UnixNano())
+		if trigger != TriggerManual && !r.retryAllowed(r.cfg.Now()) {
+			return cur, errBackoff
 		}
 		r.fetching.Store(true)
-		defer r.fetching.Store(false)
+		defer func() {
+			r.fetching.Store(false)
+			r.admitMu.Lock()
+			r.grantGen = 0 // a granted request has ended, whatever triggered it
+			r.admitMu.Unlock()
+		}()
 		return r.fetch(trigger, cur)
 	}
 }
@@ -471,6 +542,7 @@ func (r *Remote) fetchFn(trigger string, gen uint64) func() (any, error) {
 func (r *Remote) fetch(trigger string, cur *snapshot) (*snapshot, error) {
 	start := r.cfg.Now()
 	ev := RefreshEvent{URL: r.url, Trigger: trigger}
+	seq := r.fetchSeq.Add(1)
 	next, skipped, err := r.request(cur)
 	ev.Duration = r.cfg.Now().Sub(start)
 	ev.Skipped = skipped
@@ -489,6 +561,7 @@ func (r *Remote) fetch(trigger string, cur *snapshot) (*snapshot, error) {
 	}
 	r.failures.Store(0)
 	r.nextAttempt.Store(0)
+	next.seq = seq
 	r.snap.Store(next)
 	ev.Outcome = OutcomeUpdated
 	if cur != nil && next.set == cur.set {
@@ -559,7 +632,7 @@ func (r *Remote) request(cur *snapshot) (*snapshot, []error, error) {
 // [MinRefresh, MaxRefresh]: Cache-Control max-age, else Expires - Date.
 func (r *Remote) interval(h http.Header, now time.Time) time.Duration {
 	d, noCache := time.Duration(-1), false
-	for _, dir := range strings.Split(h.Get("Cache-Control"), ",") {
+	for _, dir := range strings.Split(strings.Join(h.Values("Cache-Control"), ","), ",") {
 		name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
 		switch strings.ToLower(name) {
 		case "max-age":

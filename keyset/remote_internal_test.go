@@ -91,3 +91,51 @@ func mustMarshal(m map[string]any) string {
 	}
 	return string(b)
 }
+
+func TestRedirectPolicy(t *testing.T) {
+	req := func(u string) *http.Request { r, _ := http.NewRequest("GET", u, nil); return r }
+	from := []*http.Request{req("https://issuer.example/jwks")}
+	called := false
+	theirs := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { called = true; return nil }}
+	for _, tt := range []struct {
+		to                  string
+		crossHost, insecure bool
+		ok                  bool
+	}{
+		{"https://issuer.example/keys", false, false, true},
+		{"http://issuer.example/keys", false, false, false},
+		{"http://issuer.example/keys", false, true, true},
+		{"https://other.example/keys", false, false, false},
+		{"https://other.example/keys", true, false, true},
+	} {
+		for _, base := range []*http.Client{nil, theirs} {
+			err := clientFor(base, time.Second, tt.crossHost, tt.insecure).CheckRedirect(req(tt.to), from)
+			if tt.ok != (err == nil) {
+				t.Errorf("redirect to %s (crossHost=%v insecure=%v, own client=%v): %v", tt.to, tt.crossHost, tt.insecure, base != nil, err)
+			}
+		}
+	}
+	if !called {
+		t.Error("the caller's CheckRedirect was not consulted")
+	}
+}
+
+func TestCacheControlOverSeveralLines(t *testing.T) {
+	r, _ := NewRemote("https://issuer.example/jwks", RemoteConfig{MinRefresh: time.Minute, MaxRefresh: time.Hour})
+	h := http.Header{}
+	h.Add("Cache-Control", "public")
+	h.Add("Cache-Control", "max-age=600")
+	if got := r.interval(h, time.Now()); got != 10*time.Minute {
+		t.Fatalf("interval = %v, want 10m", got)
+	}
+}
+
+func TestDigestFieldsDoNotCollide(t *testing.T) {
+	a := jwk{kty: "RSA", n: "x", e: "AQAB", kid: "X\x00"}
+	b := jwk{kty: "RSA", n: "x", e: "AQAB", kid: "X", use: "\x00"}
+	c := jwk{kty: "RSA", n: "x", e: "AQAB", kid: "X", keyOps: []string{"verify"}, hasKeyOps: true}
+	d := jwk{kty: "RSA", n: "x", e: "AQAB", kid: "X"}
+	if a.digest() == b.digest() || c.digest() == d.digest() {
+		t.Fatal("distinct JWKs share a digest")
+	}
+}

@@ -422,7 +422,9 @@ func TestBoundedStaleness(t *testing.T) {
 			f := newFixture()
 			srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
 			r := f.remote(t, srv.URL, func(c *keyset.RemoteConfig) {
-				c.FetchTimeout = 200 * time.Millisecond
+				if mode == "hangs" {
+					c.FetchTimeout = 200 * time.Millisecond
+				}
 				c.MaxKeys = 2
 				c.MinRefresh, c.MaxRefresh, c.MaxStale = time.Minute, time.Minute, time.Hour
 			})
@@ -764,9 +766,10 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Leave a refresh hanging in flight, then Close.
-		srv.set(func(s *server) { s.hang = hang })
+		srv.set(func(s *server) { s.hang = hang; s.entered = make(chan struct{}, 1) })
 		f.clock.Add(keyset.DefaultMinRefresh)
 		r.Key(context.Background(), "A", "RS256")
+		<-srv.entered // the request is in flight
 		r.Close()
 		srv.set(func(s *server) { s.hang = nil })
 	}
@@ -873,4 +876,115 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// A token with a newly published kid that joins a request begun before the
+// key was published must not be negative-cached: it tries once more.
+func TestNewKidJoiningAnOlderRequest(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, f.token(t, "A", f.a, nil)); err != nil {
+		t.Fatal(err)
+	}
+	hang := make(chan struct{})
+	srv.set(func(s *server) { s.hang = hang; s.entered = make(chan struct{}, 10) })
+	f.clock.Add(keyset.DefaultMinRefresh) // due: a scheduled request starts and hangs
+	v.Verify(ctx, f.token(t, "A", f.a, nil))
+	<-srv.entered
+	srv.set(func(s *server) { s.body = jwks(t, map[string]*rsa.PrivateKey{"A": f.a, "B": f.b}); s.hang = nil })
+	done := make(chan error)
+	go func() { _, err := v.Verify(ctx, f.token(t, "B", f.b, nil)); done <- err }()
+	// Whether B joins the hanging request or arrives after it, it must end
+	// with B verified and exactly one more request.
+	time.Sleep(20 * time.Millisecond)
+	close(hang) // the old request answers with the old set
+	if err := <-done; err != nil {
+		t.Fatalf("new kid after joining an older request: %v", err)
+	}
+	if n := srv.requests.Load(); n != 3 {
+		t.Fatalf("%d requests, want 3 (initial, scheduled, one for the new kid)", n)
+	}
+}
+
+func TestFirstTokenWithUnknownKidMakesOneRequest(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	v := f.verifier(t, r)
+	if _, err := v.Verify(context.Background(), f.token(t, "B", f.b, nil)); !errors.Is(err, jwtverify.ErrUnknownKey) {
+		t.Fatal(err)
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Fatalf("%d requests, want 1: the initial fetch already answered for this token", n)
+	}
+}
+
+// Manual refreshes always make or join a real request, even during a flood
+// of random kids.
+func TestManualRefreshDuringFlood(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	ctx := context.Background()
+	r.Key(ctx, "A", "RS256")
+	r.RefreshKey(ctx, "junk0", "RS256") // spends the budget
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r.RefreshKey(ctx, fmt.Sprint("j", g, "-", i), "RS256")
+			}
+		}(g)
+	}
+	for i := 0; i < 200; i++ {
+		if err := r.Refresh(ctx); err != nil {
+			t.Errorf("Refresh %d during a flood: %v", i, err)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestRateLimitedLookupIsCheap(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	ctx := context.Background()
+	r.Key(ctx, "A", "RS256")
+	r.RefreshKey(ctx, "junk0", "RS256")
+	before := runtime.NumGoroutine()
+	allocs := testing.AllocsPerRun(1000, func() { r.RefreshKey(ctx, "junk", "RS256") })
+	if allocs > 0 || runtime.NumGoroutine() > before {
+		t.Fatalf("a rate-limited unknown kid costs %v allocations and starts goroutines", allocs)
+	}
+}
+
+func TestLookupAfterCloseStartsNothing(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	ctx := context.Background()
+	r.Key(ctx, "A", "RS256")
+	r.Close()
+	f.clock.Add(keyset.DefaultMinRefresh) // due
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, err := r.Key(ctx, "A", "RS256"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 || srv.requests.Load() != 1 {
+		t.Fatalf("after Close a due lookup allocates %v times; %d requests", allocs, srv.requests.Load())
+	}
 }

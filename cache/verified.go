@@ -1,0 +1,159 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/jwtverify/jwtverify"
+)
+
+// Defaults of VerifiedConfig.
+const (
+	DefaultVerifiedEntries = 10000
+	DefaultVerifiedBytes   = 16 << 20
+	DefaultVerifiedTTL     = 5 * time.Minute
+)
+
+// VerifiedConfig configures a Verified cache.
+type VerifiedConfig struct {
+	// MaxEntries and MaxBytes bound the cache (MaxBytes counts token
+	// bytes). Zero: 10,000 entries and 16 MiB.
+	MaxEntries int
+	MaxBytes   int
+	// TTL bounds how long an entry is served, whatever its exp. Zero: 5m.
+	// Set it no longer than a MaxAge the verifier enforces.
+	TTL time.Duration
+	// Generation, when set, returns the generation of the key set the
+	// verifier uses (keyset.Remote.Generation): an entry verified under
+	// another generation is verified again, so a key that leaves the set
+	// stops being served from the cache once the refresh that saw it go
+	// completes.
+	Generation func() uint64
+	// Now returns the current time. Nil: time.Now. Use the verifier's clock.
+	Now func() time.Time
+}
+
+// Verified is an opt-in decorator of a jwtverify.Verifier that remembers
+// accepted tokens, so a token presented again skips the signature check.
+// It is keyed by the whole token: the map hashes the token to find the
+// entry and compares it byte for byte, so no collision can return another
+// token's claims. An entry is served only while now is before its exp and
+// not before its nbf (no leeway: near either edge the token goes to the
+// verifier, which applies its own), within TTL, and under the key-set
+// generation it was verified with. Rejected tokens are never cached.
+//
+// Tokens returned from the cache are shared between callers and must not
+// be modified. A Verified is safe for concurrent use; a lookup holds the
+// LRU's lock briefly.
+type Verified struct {
+	next  jwtverify.Verifier
+	cfg   VerifiedConfig
+	mu    sync.Mutex // protects bytes (the LRU has its own lock)
+	bytes int
+	lru   *lru.Cache[string, *entry]
+}
+
+type entry struct {
+	tok      *jwtverify.Token
+	notAfter int64 // unix nanos: min(exp, added+TTL)
+	notUntil int64 // unix nanos: nbf, or 0
+	gen      uint64
+}
+
+var _ jwtverify.Verifier = (*Verified)(nil)
+
+// NewVerified returns a Verified in front of next. Errors wrap
+// jwtverify.ErrInvalidConfig.
+func NewVerified(next jwtverify.Verifier, cfg VerifiedConfig) (*Verified, error) {
+	if next == nil {
+		return nil, fmt.Errorf("%w: no verifier", jwtverify.ErrInvalidConfig)
+	}
+	if cfg.MaxEntries == 0 {
+		cfg.MaxEntries = DefaultVerifiedEntries
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultVerifiedBytes
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultVerifiedTTL
+	}
+	if cfg.MaxEntries < 0 || cfg.MaxBytes < 0 || cfg.TTL < 0 {
+		return nil, fmt.Errorf("%w: negative cache bound", jwtverify.ErrInvalidConfig)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Verified{next: next, cfg: cfg}
+	l, err := lru.NewWithEvict(cfg.MaxEntries, func(token string, _ *entry) {
+		c.mu.Lock()
+		c.bytes -= len(token)
+		c.mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.lru = l
+	return c, nil
+}
+
+// Verify returns the cached token when the entry is still servable, and
+// otherwise verifies with the next verifier, caching an acceptance.
+func (c *Verified) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
+	now := c.cfg.Now().UnixNano()
+	var gen uint64
+	if c.cfg.Generation != nil {
+		gen = c.cfg.Generation()
+	}
+	if e, ok := c.lru.Get(token); ok {
+		if now < e.notAfter && now >= e.notUntil && e.gen == gen {
+			return e.tok, nil
+		}
+		c.lru.Remove(token)
+	}
+	tok, err := c.next.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if !tok.Claims.ExpiresAt.IsZero() && len(token) <= c.cfg.MaxBytes {
+		e := &entry{tok: tok, notAfter: min(nanos(tok.Claims.ExpiresAt), now+int64(c.cfg.TTL)), gen: gen}
+		if !tok.Claims.NotBefore.IsZero() {
+			e.notUntil = nanos(tok.Claims.NotBefore)
+		}
+		c.add(token, e)
+	}
+	return tok, nil
+}
+
+// nanos is t in Unix nanoseconds, saturated for dates past 2262.
+func nanos(t time.Time) int64 {
+	if t.Unix() >= math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func (c *Verified) add(token string, e *entry) {
+	if present, _ := c.lru.ContainsOrAdd(token, e); present {
+		return
+	}
+	c.mu.Lock()
+	c.bytes += len(token)
+	over := c.bytes > c.cfg.MaxBytes
+	c.mu.Unlock()
+	for over {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			return
+		}
+		c.mu.Lock()
+		over = c.bytes > c.cfg.MaxBytes
+		c.mu.Unlock()
+	}
+}
+
+// Len returns the number of cached tokens.
+func (c *Verified) Len() int { return c.lru.Len() }
