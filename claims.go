@@ -29,7 +29,7 @@ const (
 // claims are present (ErrMissingClaim); iss (ErrIssuer); aud (ErrAudience);
 // exp (ErrExpired); nbf (ErrNotYetValid); iat not in the future
 // (ErrIssuedInFuture); iat not older than MaxAge (ErrExpired).
-func (c *Core) checkClaims(payload []byte, cl *Claims) error {
+func (c *Core) checkClaims(payload []byte, text string, cl *Claims) error {
 	var has uint
 	var required uint64
 	err := jsonx.Object(payload, func(name, value []byte) error {
@@ -41,21 +41,22 @@ func (c *Core) checkClaims(payload []byte, cl *Claims) error {
 		var ok bool
 		switch string(name) {
 		case "iss":
-			cl.Issuer, ok = jsonx.String(value)
+			cl.Issuer, ok = jsonx.StringIn(value, payload, text)
 			has |= hasIss
 		case "sub":
-			cl.Subject, ok = jsonx.String(value)
+			cl.Subject, ok = jsonx.StringIn(value, payload, text)
 		case "jti":
-			cl.ID, ok = jsonx.String(value)
+			cl.ID, ok = jsonx.StringIn(value, payload, text)
 		case "aud":
+			// cl.Audience arrives empty, backed by the token's inline array.
 			has |= hasAud
-			if s, isStr := jsonx.String(value); isStr {
-				cl.Audience, ok = []string{s}, true
+			if s, isStr := jsonx.StringIn(value, payload, text); isStr {
+				cl.Audience, ok = append(cl.Audience[:0], s), true
 				break
 			}
-			cl.Audience = []string{}
+			cl.Audience = cl.Audience[:0]
 			isArr, err := jsonx.Array(value, func(e []byte) error {
-				s, isStr := jsonx.String(e)
+				s, isStr := jsonx.StringIn(e, payload, text)
 				if !isStr {
 					return reject(ErrMalformed, "claim aud holds a non-string")
 				}
@@ -144,6 +145,21 @@ func (c *Core) checkClaims(payload []byte, cl *Claims) error {
 func numericDate(name string, raw []byte, out *time.Time) error {
 	if !jsonx.IsNumber(raw) {
 		return rejectf(ErrMalformed, "claim %s is not a number", name)
+	}
+	// Fast path: a plain integer of at most 11 digits (always in range).
+	if len(raw) <= 11 && raw[0] != '-' {
+		var n int64
+		for _, d := range raw {
+			if d < '0' || d > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int64(d-'0')
+		}
+		if n >= 0 {
+			*out = time.Unix(n, 0).UTC()
+			return nil
+		}
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < minNumericDate || f > maxNumericDate {

@@ -12,6 +12,8 @@ import (
 type Token struct {
 	Header Header
 	Claims Claims
+
+	aud [2]string // backs Claims.Audience for up to two values
 }
 
 // Header holds the protected header members the verifier acted on.
@@ -34,7 +36,9 @@ type Claims struct {
 	ID        string    // jti
 
 	// Raw is the verified payload: one strict JSON object, exactly as signed.
-	Raw json.RawMessage
+	// It is a string so that it cannot change under the other fields, which
+	// are substrings of the same text.
+	Raw string
 }
 
 // Decode decodes the verified payload into v, a pointer to a struct or map,
@@ -43,7 +47,7 @@ type Claims struct {
 // decoder sees the same members. Errors wrap [ErrMalformed] and name at
 // most the Go field and type, never claim values.
 func (c *Claims) Decode(v any) error {
-	err := json.Unmarshal(c.Raw, v)
+	err := json.Unmarshal([]byte(c.Raw), v)
 	if err == nil {
 		return nil
 	}

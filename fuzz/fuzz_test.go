@@ -149,7 +149,7 @@ func FuzzBackendsAgree(f *testing.F) {
 			if jwtverify.Class(err) != jwtverify.Class(err0) {
 				t.Fatalf("%s says %v; %s says %v", e.verifiers[0].Backend(), err0, v.Backend(), err)
 			}
-			if err == nil && !bytes.Equal(tok.Claims.Raw, tok0.Claims.Raw) {
+			if err == nil && tok.Claims.Raw != tok0.Claims.Raw {
 				t.Fatal("backends accept with different claims")
 			}
 		}

@@ -44,6 +44,8 @@ commands:
   verify   verify one token (jwtverify verify -h for flags)
   demo     make keys, issue tokens, verify them on every backend and show
            hostile tokens rejected with their class; needs no network or files
+  bench    measure each backend and the cache against the raw crypto limit
+           (jwtverify bench -h for flags)
 `
 
 // Run runs the command with args (without the program name) and returns
@@ -58,6 +60,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runVerify(args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitValid

@@ -355,3 +355,31 @@ func TestOIDCIssuer(t *testing.T) {
 		t.Fatalf("mismatched discovery issuer: %+v", r)
 	}
 }
+
+func TestBench(t *testing.T) {
+	r := run("", "bench", "--duration", "600ms")
+	if r.code != ExitValid {
+		t.Fatalf("bench: %+v", r)
+	}
+	for _, want := range []string{"RS256", "PS256", "ES256", "EdDSA", "HS256", "limit", "golang-jwt", "jwx", "golang-jwt/remote", "cached", "vs limit"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("bench table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, "[1/") {
+		t.Errorf("no progress on stderr: %q", r.stderr)
+	}
+	r = run("", "bench", "--duration", "300ms", "--format", "json")
+	var results []map[string]any
+	if r.code != ExitValid || json.Unmarshal([]byte(r.stdout), &results) != nil || len(results) != 28 {
+		t.Fatalf("bench json: %d results, %+v", len(results), r)
+	}
+	for _, res := range results {
+		if res["alg"] == "" || res["ns_per_op"].(float64) <= 0 || res["ratio_to_limit"].(float64) <= 0 {
+			t.Fatalf("bad result %v", res)
+		}
+	}
+	if r := run("", "bench", "--format", "xml"); r.code != ExitUsage {
+		t.Fatalf("bad format: %+v", r)
+	}
+}

@@ -104,7 +104,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitRejected
 	}
 	var out bytes.Buffer
-	if err := json.Compact(&out, tok.Claims.Raw); err != nil {
+	if err := json.Compact(&out, []byte(tok.Claims.Raw)); err != nil {
 		fmt.Fprintf(stderr, "jwtverify: rejected: %v: claims cannot be printed\n", jwtverify.ErrMalformed)
 		return ExitRejected
 	}

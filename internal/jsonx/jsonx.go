@@ -14,6 +14,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"unicode/utf8"
 )
@@ -195,6 +196,17 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 	i := s.pos + 1
 	start = i
 	for {
+		// Skip 8 plain bytes at a time: none is '"', '\\', a control
+		// character or non-ASCII (SWAR: a high bit marks each such byte).
+		for i+8 <= len(d) {
+			w := binary.LittleEndian.Uint64(d[i:])
+			const ones, highs = 0x0101010101010101, 0x8080808080808080
+			q, b := w^(ones*'"'), w^(ones*'\\')
+			if ((w-ones*0x20)|(q-ones)|(b-ones)|w)&highs != 0 {
+				break
+			}
+			i += 8
+		}
 		if i >= len(d) {
 			return 0, 0, false, ErrSyntax
 		}
@@ -316,6 +328,7 @@ func (s *scanner) object(fn func(name, value []byte) error) error {
 		return nil
 	}
 	var inline [inlineNames][]byte
+	var sigs [inlineNames]uint32 // cheap prefilter: length, first and last byte
 	n := 0
 	var seen map[string]struct{}
 	for {
@@ -338,13 +351,17 @@ func (s *scanner) object(fn func(name, value []byte) error) error {
 			}
 			seen[string(name)] = struct{}{}
 		default:
-			for _, prev := range inline[:n] {
-				if bytes.Equal(prev, name) {
+			sig := uint32(len(name)) << 16
+			if len(name) > 0 {
+				sig |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+			}
+			for k, prev := range sigs[:n] {
+				if prev == sig && bytes.Equal(inline[k], name) {
 					return ErrDuplicate
 				}
 			}
 			if n < inlineNames {
-				inline[n] = name
+				inline[n], sigs[n] = name, sig
 				n++
 			} else {
 				seen = make(map[string]struct{}, 2*inlineNames)
@@ -435,6 +452,22 @@ func String(raw []byte) (string, bool) {
 		return string(body), true
 	}
 	return string(unescape(make([]byte, 0, len(body)), body)), true
+}
+
+// StringIn is String for a value that lies inside base, whose decoded text
+// is also held, unchanged, in text (text == string(base)): a string without
+// escapes is returned as a substring of text, with no allocation. base must
+// have been sliced with its capacity equal to its length (base[:n:n]).
+func StringIn(raw, base []byte, text string) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return string(unescape(make([]byte, 0, len(body)), body)), true
+	}
+	off := cap(base) - cap(raw) + 1
+	return text[off : off+len(body)], true
 }
 
 // IsNumber reports whether raw, a validated JSON value, is a number.
