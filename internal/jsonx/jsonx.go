@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -198,11 +199,14 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 	for {
 		// Skip 8 plain bytes at a time: none is '"', '\\', a control
 		// character or non-ASCII (SWAR: a high bit marks each such byte).
+		// The lowest marked byte is always a true one (borrows only carry
+		// upwards), so the scan resumes exactly there.
 		for i+8 <= len(d) {
 			w := binary.LittleEndian.Uint64(d[i:])
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
 			q, b := w^(ones*'"'), w^(ones*'\\')
-			if ((w-ones*0x20)|(q-ones)|(b-ones)|w)&highs != 0 {
+			if m := ((w - ones*0x20) | (q - ones) | (b - ones) | w) & highs; m != 0 {
+				i += bits.TrailingZeros64(m) / 8
 				break
 			}
 			i += 8
