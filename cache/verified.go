@@ -36,6 +36,9 @@ type VerifiedConfig struct {
 	Generation func() uint64
 	// Now returns the current time. Nil: time.Now. Use the verifier's clock.
 	Now func() time.Time
+	// OnLookup, when set, is called with true for each token served from
+	// the cache and false for each that went to the verifier (for metrics).
+	OnLookup func(hit bool)
 }
 
 // Verified is an opt-in decorator of a jwtverify.Verifier that remembers
@@ -111,9 +114,15 @@ func (c *Verified) Verify(ctx context.Context, token string) (*jwtverify.Token, 
 	}
 	if e, ok := c.lru.Get(token); ok {
 		if now < e.notAfter && now >= e.notUntil && e.gen == gen {
+			if c.cfg.OnLookup != nil {
+				c.cfg.OnLookup(true)
+			}
 			return e.tok, nil
 		}
 		c.lru.Remove(token)
+	}
+	if c.cfg.OnLookup != nil {
+		c.cfg.OnLookup(false)
 	}
 	tok, err := c.next.Verify(ctx, token)
 	if err != nil {

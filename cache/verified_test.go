@@ -114,6 +114,23 @@ func TestVerifiedRespectsNotBefore(t *testing.T) {
 	}
 }
 
+func TestVerifiedOnLookup(t *testing.T) {
+	var hits, misses atomic.Int32
+	c, _, _ := setup(t, cache.VerifiedConfig{OnLookup: func(hit bool) {
+		if hit {
+			hits.Add(1)
+		} else {
+			misses.Add(1)
+		}
+	}})
+	for i := 0; i < 3; i++ {
+		c.Verify(context.Background(), "ok")
+	}
+	if hits.Load() != 2 || misses.Load() != 1 {
+		t.Fatalf("hits %d misses %d", hits.Load(), misses.Load())
+	}
+}
+
 func TestVerifiedGeneration(t *testing.T) {
 	var gen atomic.Uint64
 	c, f, _ := setup(t, cache.VerifiedConfig{Generation: gen.Load})

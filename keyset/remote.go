@@ -306,6 +306,16 @@ func (r *Remote) Generation() uint64 {
 	return 0
 }
 
+// Age returns how long ago the set in use was fetched (its last 200 or
+// 304), and false before the first fetch.
+func (r *Remote) Age() (time.Duration, bool) {
+	s := r.snap.Load()
+	if s == nil {
+		return 0, false
+	}
+	return r.cfg.Now().Sub(s.fetchedAt), true
+}
+
 // URL returns the JWKS URL.
 func (r *Remote) URL() string { return r.url }
 

@@ -988,3 +988,17 @@ func TestLookupAfterCloseStartsNothing(t *testing.T) {
 		t.Fatalf("after Close a due lookup allocates %v times; %d requests", allocs, srv.requests.Load())
 	}
 }
+
+func TestAge(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	r := f.remote(t, srv.URL, nil)
+	if _, ok := r.Age(); ok {
+		t.Fatal("age before the first fetch")
+	}
+	r.Key(context.Background(), "A", "RS256")
+	f.clock.Add(time.Minute)
+	if age, ok := r.Age(); !ok || age != time.Minute {
+		t.Fatalf("Age = %v, %v", age, ok)
+	}
+}

@@ -3,11 +3,15 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 )
@@ -56,5 +60,51 @@ func TestBinary(t *testing.T) {
 	}
 	if code, out, _ = run("", "demo"); code != 0 || !strings.Contains(out, "expected verdict") {
 		t.Fatalf("demo: exit %d\n%s", code, out)
+	}
+}
+
+// TestProxySIGTERM: the proxy serves, then exits 0 on SIGTERM.
+func TestProxySIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "jwtverify")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	vectors, err := backendtest.Vectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "a3.jwk")
+	os.WriteFile(keyFile, vectors[2].JWK, 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "proxy", "--listen", addr, "--upstream", "http://127.0.0.1:9", "--key", keyFile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 401 {
+				t.Fatalf("no token: %d", resp.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("proxy did not start: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
 	}
 }

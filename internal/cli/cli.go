@@ -44,6 +44,7 @@ commands:
   verify   verify one token (jwtverify verify -h for flags)
   demo     make keys, issue tokens, verify them on every backend and show
            hostile tokens rejected with their class; needs no network or files
+  proxy    a verifying reverse proxy (jwtverify proxy -h for flags)
   bench    measure each backend and the cache against the raw crypto limit
            (jwtverify bench -h for flags)
 `
@@ -62,6 +63,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "proxy":
+		return runProxy(args[1:], stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitValid

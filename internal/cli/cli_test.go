@@ -383,3 +383,8 @@ func TestBench(t *testing.T) {
 		t.Fatalf("bad format: %+v", r)
 	}
 }
+
+func pemOf(t *testing.T, f *backendtest.Fixture) []byte {
+	t.Helper()
+	return testkeys.PublicPEM(&f.Keys.P256.PublicKey)
+}

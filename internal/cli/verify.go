@@ -33,6 +33,8 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 type verifyFlags struct {
 	jwks, key, secretFile string
 	oidcIssuer            string
+	remoteCfg             keyset.RemoteConfig // for --jwks URL and --oidc-issuer
+	remote                *keyset.Remote      // set by keySource when remote
 	issuers, audiences    list
 	algs                  list
 	leeway                time.Duration
@@ -40,10 +42,8 @@ type verifyFlags struct {
 	backend               string
 }
 
-func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var f verifyFlags
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// register adds the key and policy flags that verify and proxy share.
+func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jwks, "jwks", "", "JWKS: an http(s) URL or a local file")
 	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
 	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
@@ -54,6 +54,13 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.leeway, "leeway", 0, "clock skew for exp/nbf/iat (Go duration, at most 5m)")
 	fs.StringVar(&f.now, "now", "", "validate as of TIME (RFC 3339 or Unix seconds); default: the clock")
 	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx")
+}
+
+func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var f verifyFlags
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: jwtverify verify [flags] [TOKEN]\n\nTOKEN from the argument, or stdin when absent or \"-\".\n\nflags:")
 		fs.PrintDefaults()
@@ -165,16 +172,18 @@ func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 		var r *keyset.Remote
 		var err error
 		if f.oidcIssuer != "" {
-			r, err = keyset.Discover(ctx, f.oidcIssuer, keyset.RemoteConfig{})
+			r, err = keyset.Discover(ctx, f.oidcIssuer, f.remoteCfg)
 		} else {
-			r, err = keyset.NewRemote(f.jwks, keyset.RemoteConfig{})
+			r, err = keyset.NewRemote(f.jwks, f.remoteCfg)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if err := r.Refresh(ctx); err != nil {
+			r.Close()
 			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err)
 		}
+		f.remote = r
 		return r, nil
 	}
 	keys, err := f.loadKeys()

@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtverify/jwtverify/backends/backendtest"
+	"github.com/jwtverify/jwtverify/internal/mint"
+)
+
+// startProxy runs a proxy on loopback until the test ends.
+func startProxy(t *testing.T, f *proxyFlags) (addr, metricsAddr string, stop func() error) {
+	t.Helper()
+	p, err := newProxy(f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveProxy(ctx, p, ln, mln) }()
+	stop = func() error {
+		cancel()
+		err := <-done
+		p.close()
+		return err
+	}
+	t.Cleanup(func() { cancel() })
+	return "http://" + ln.Addr().String(), "http://" + mln.Addr().String(), stop
+}
+
+func TestProxy(t *testing.T) {
+	f, c := fixture(t)
+	jwk, _ := mint.JWK(&f.Keys.P256.PublicKey, "ec-256", "ES256")
+	jwks, _ := json.Marshal(map[string]any{"keys": []any{jwk}})
+	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(jwks) }))
+	defer keys.Close()
+	type seen struct {
+		claims, auth, path string
+	}
+	got := make(chan seen, 10)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("X-Jwt-Claims"), r.Header.Get("Authorization"), r.URL.Path}
+		io.WriteString(w, "upstream ok")
+	}))
+	defer upstream.Close()
+
+	for _, strip := range []bool{false, true} {
+		pf := &proxyFlags{listen: "127.0.0.1:0", upstream: upstream.URL, claimsHeader: "X-Jwt-Claims", stripAuthorization: strip}
+		pf.jwks, pf.backend = keys.URL, "jwx"
+		pf.issuers, pf.audiences = list{backendtest.Issuer}, list{backendtest.Audience}
+		pf.requireScopes = list{"read"}
+		addr, maddr, stop := startProxy(t, pf)
+
+		good := f.Sign("ES256", nil, c)
+		c2 := map[string]any{}
+		for k, v := range c {
+			c2[k] = v
+		}
+		c2["scope"] = "write"
+		noScope := f.Sign("ES256", nil, c2)
+		do := func(auth, forged string) *http.Response {
+			req, _ := http.NewRequest("GET", addr+"/orders/7", nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			if forged != "" {
+				req.Header.Set("X-Jwt-Claims", forged)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		resp := do("Bearer "+good, base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin"}`)))
+		if resp.StatusCode != 200 {
+			t.Fatalf("valid: %d", resp.StatusCode)
+		}
+		s := <-got
+		claims, err := base64.RawURLEncoding.DecodeString(s.claims)
+		var m map[string]any
+		if err != nil || json.Unmarshal(claims, &m) != nil || m["sub"] != "user-1" || s.path != "/orders/7" {
+			t.Fatalf("upstream saw claims %q (%v), path %q", claims, err, s.path)
+		}
+		if strip != (s.auth == "") {
+			t.Fatalf("strip=%v, upstream Authorization %q", strip, s.auth)
+		}
+		if resp := do("", ""); resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), `Bearer realm="jwtverify"`) {
+			t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		if resp := do("Bearer "+good[:len(good)-4]+"AAAA", ""); resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+			t.Fatalf("bad token: %d", resp.StatusCode)
+		}
+		if resp := do("Bearer "+noScope, ""); resp.StatusCode != 403 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="read"`) {
+			t.Fatalf("missing scope: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		select {
+		case s := <-got:
+			t.Fatalf("a rejected request reached upstream: %+v", s)
+		default:
+		}
+		mresp, err := http.Get(maddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(mresp.Body)
+		mresp.Body.Close()
+		for _, want := range []string{
+			`jwtverify_verifications_total{result="valid",backend="jwx"} 1`,
+			`jwtverify_verifications_total{result="missing",backend="jwx"} 1`,
+			`jwtverify_verifications_total{result="signature",backend="jwx"} 1`,
+			`jwtverify_verifications_total{result="policy",backend="jwx"} 1`,
+			`jwtverify_verify_duration_seconds_count{backend="jwx"} 3`,
+			`jwtverify_jwks_refresh_total{trigger="manual",outcome="updated"} 1`,
+			`jwtverify_jwks_age_seconds `,
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %q:\n%s", want, body)
+			}
+		}
+		if err := stop(); err != nil {
+			t.Fatalf("graceful shutdown: %v", err)
+		}
+	}
+}
+
+func TestProxyGracefulShutdownWaitsForRequests(t *testing.T) {
+	f, c := fixture(t)
+	ecPEM := writeFile(t, "ec.pem", pemOf(t, f))
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "late")
+	}))
+	defer upstream.Close()
+	pf := &proxyFlags{listen: "x", upstream: upstream.URL, claimsHeader: "X-Jwt-Claims"}
+	pf.key, pf.backend = ecPEM, "golang-jwt"
+	addr, _, stop := startProxy(t, pf)
+	tok := f.Sign("ES256", nil, c)
+	respc := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", addr+"/", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			respc <- -1
+			return
+		}
+		resp.Body.Close()
+		respc <- resp.StatusCode
+	}()
+	time.Sleep(100 * time.Millisecond) // the request is in flight upstream
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if code := <-respc; code != 200 {
+		t.Fatalf("request in flight during shutdown: %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProxyUsage(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no upstream":  {"proxy", "--listen", "127.0.0.1:0", "--key", "x.pem"},
+		"no keys":      {"proxy", "--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1"},
+		"bad upstream": {"proxy", "--listen", "127.0.0.1:0", "--upstream", "ftp://x", "--key", "x.pem"},
+		"extra arg":    {"proxy", "--listen", "127.0.0.1:0", "oops"},
+		"bad flag":     {"proxy", "--nope"},
+	} {
+		if r := run("", args...); r.code != ExitUsage || r.stderr == "" {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+}
