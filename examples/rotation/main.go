@@ -1,0 +1,124 @@
+// Command rotation shows key rotation end to end: a local issuer rotates
+// its signing key three times, switching to each new key at once and
+// retiring the previous one shortly after, while clients keep calling an
+// API behind the middleware with fresh tokens. No request with a valid
+// token fails: a token naming a new kid refreshes the key set (at most
+// once per UnknownKIDInterval), and a retired key stops verifying when the
+// refresh that saw it go completes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/examples/internal/issuer"
+	"github.com/jwtverify/jwtverify/keyset"
+	"github.com/jwtverify/jwtverify/middleware"
+)
+
+func main() {
+	if err := run(os.Stdout, 400*time.Millisecond); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// result counts what the clients saw.
+type result struct {
+	requests, ok, failed, staleRejected atomic.Int64
+}
+
+func run(out io.Writer, every time.Duration) error {
+	is, err := issuer.Start()
+	if err != nil {
+		return err
+	}
+	defer is.Close()
+	keys, err := keyset.NewRemote(is.URL+"/jwks", keyset.RemoteConfig{UnknownKIDInterval: every / 2})
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
+	v, err := jwx.New(jwtverify.Config{Keys: keys, Algorithms: []string{"ES256"}, Issuers: []string{is.URL}, Audiences: []string{"api"}})
+	if err != nil {
+		return err
+	}
+	mw, err := middleware.New(v, middleware.Options{})
+	if err != nil {
+		return err
+	}
+	api := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
+	defer api.Close()
+
+	var res result
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				tok, err := is.Token("client", "", "api", time.Minute)
+				if err != nil {
+					res.failed.Add(1)
+					return
+				}
+				req, _ := http.NewRequest("GET", api.URL, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := http.DefaultClient.Do(req)
+				res.requests.Add(1)
+				if err != nil || resp.StatusCode != 200 {
+					res.failed.Add(1)
+				} else {
+					res.ok.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+
+	// An old token kept by a client that stopped refreshing it.
+	stale, _ := is.Token("sleepy", "", "api", time.Hour)
+	for i := 0; i < 3; i++ {
+		time.Sleep(every)
+		old := is.Current()
+		kid, err := is.Rotate() // new tokens are signed with the new key at once
+		if err != nil {
+			stop()
+			return err
+		}
+		time.Sleep(every / 4)
+		is.Retire(old)
+		fmt.Fprintf(out, "rotated %s -> %s, retired %s\n", old, kid, old)
+	}
+	time.Sleep(every)
+	stop()
+	wg.Wait()
+
+	// The retired key stops verifying once a refresh has seen it go.
+	if err := keys.Refresh(context.Background()); err != nil {
+		return err
+	}
+	if _, err := v.Verify(context.Background(), stale); err != nil {
+		res.staleRejected.Add(1)
+		fmt.Fprintf(out, "token of a retired key: %s\n", jwtverify.Class(err))
+	}
+	fmt.Fprintf(out, "requests %d, accepted %d, failed %d, JWKS fetches %d\n",
+		res.requests.Load(), res.ok.Load(), res.failed.Load(), is.Fetches.Load())
+	if res.failed.Load() != 0 || res.staleRejected.Load() != 1 {
+		return fmt.Errorf("%d requests with valid tokens failed; retired key rejected: %v", res.failed.Load(), res.staleRejected.Load() == 1)
+	}
+	return nil
+}
