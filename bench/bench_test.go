@@ -27,39 +27,8 @@ func contenders(b *testing.B) []benchsuite.Contender {
 
 // BenchmarkVerify: BenchmarkVerify/<alg>/<verifier>, full verification of
 // the same token (issuer, audience, expiry, not-before, issued-at).
-func BenchmarkVerify(b *testing.B) {
-	for _, c := range contenders(b) {
-		if err := c.Verify(); err != nil {
-			b.Fatalf("%s %s rejects the token: %v", c.Alg, c.Name, err)
-		}
-		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.Verify(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkVerify(b *testing.B) { benchsuite.Bench(b, contenders(b)) }
 
 // BenchmarkVerifyParallel runs RS256 and HS256 from all Ps; run with
 // -cpu 1,2 to compare throughput.
-func BenchmarkVerifyParallel(b *testing.B) {
-	for _, c := range contenders(b) {
-		if c.Alg != "RS256" && c.Alg != "HS256" {
-			continue
-		}
-		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := c.Verify(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
-}
+func BenchmarkVerifyParallel(b *testing.B) { benchsuite.BenchParallel(b, contenders(b)) }

@@ -28,41 +28,10 @@ func all(tb testing.TB) []benchsuite.Contender {
 // BenchmarkVerify runs every contender, ours and the alternatives, in one
 // run: BenchmarkVerify/<alg>/<verifier>, with anchor=<library> for the
 // alternatives and limit for the raw standard-library work.
-func BenchmarkVerify(b *testing.B) {
-	for _, c := range all(b) {
-		if err := c.Verify(); err != nil {
-			b.Fatalf("%s %s rejects the token: %v", c.Alg, c.Name, err)
-		}
-		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.Verify(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkVerify(b *testing.B) { benchsuite.Bench(b, all(b)) }
 
 // BenchmarkVerifyParallel: RS256 and HS256 from all Ps (-cpu 1,2).
-func BenchmarkVerifyParallel(b *testing.B) {
-	for _, c := range all(b) {
-		if c.Alg != "RS256" && c.Alg != "HS256" {
-			continue
-		}
-		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if err := c.Verify(); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
-}
+func BenchmarkVerifyParallel(b *testing.B) { benchsuite.BenchParallel(b, all(b)) }
 
 // TestAlternativesApplyTheSameChecks: every alternative accepts the token
 // and rejects one with another audience, another issuer, or one that has

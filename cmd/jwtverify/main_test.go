@@ -16,13 +16,20 @@ import (
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 )
 
-// TestBinary builds the command and checks its exit codes and streams from
-// outside, as a script would use it.
-func TestBinary(t *testing.T) {
+// build compiles the command into a temporary directory.
+func build(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "jwtverify")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// TestBinary builds the command and checks its exit codes and streams from
+// outside, as a script would use it.
+func TestBinary(t *testing.T) {
+	bin := build(t)
 	vectors, err := backendtest.Vectors()
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +72,7 @@ func TestBinary(t *testing.T) {
 
 // TestProxySIGTERM: the proxy serves, then exits 0 on SIGTERM.
 func TestProxySIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "jwtverify")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := build(t)
 	vectors, err := backendtest.Vectors()
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"testing"
 	"text/tabwriter"
 	"time"
 )
@@ -117,4 +118,43 @@ func Ordered(cs []Contender) []Contender {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Alg] < order[out[j].Alg] })
 	return out
+}
+
+// Bench runs each contender as a sub-benchmark <alg>/<name>, after checking
+// that it accepts its token.
+func Bench(b *testing.B, cs []Contender) {
+	for _, c := range cs {
+		if err := c.Verify(); err != nil {
+			b.Fatalf("%s %s rejects the token: %v", c.Alg, c.Name, err)
+		}
+		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Verify(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchParallel runs the RS256 and HS256 contenders from all Ps (compare
+// -cpu 1,2).
+func BenchParallel(b *testing.B, cs []Contender) {
+	for _, c := range cs {
+		if c.Alg != "RS256" && c.Alg != "HS256" {
+			continue
+		}
+		b.Run(c.Alg+"/"+c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.Verify(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
