@@ -134,6 +134,8 @@ type RemoteConfig struct {
 type Remote struct {
 	url    string
 	cfg    RemoteConfig // defaults applied; read-only
+	epoch  time.Time    // hot-path deadlines are offsets from it
+	wall   bool         // cfg.Now was given: read it instead of the monotonic clock
 	client *http.Client
 	cache  *cache.Keys
 
@@ -175,6 +177,9 @@ type snapshot struct {
 	seq       uint64    // fetchSeq of the request that installed it
 	fetchedAt time.Time // last 200 or 304
 	refreshAt time.Time // when a lookup triggers a refresh
+	// The same deadlines as offsets from Remote.epoch, for the hot path,
+	// which reads the cheaper monotonic clock.
+	refreshOff, staleOff time.Duration
 	etag      string
 	modified  string
 }
@@ -223,10 +228,11 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	case cfg.MaxResponseBytes < 0 || cfg.MaxKeys < 0 || cfg.MaxKeys > MaxKeys || cfg.NegativeCacheSize < 0:
 		return bad(fmt.Sprintf("limits must be positive, MaxKeys at most %d", MaxKeys))
 	}
+	wall := cfg.Now != nil
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Remote{url: rawURL, cfg: cfg, cache: cfg.Cache}
+	r := &Remote{url: rawURL, cfg: cfg, cache: cfg.Cache, epoch: cfg.Now(), wall: wall}
 	if r.cache == nil {
 		var err error
 		if r.cache, err = cache.NewKeys(cfg.MaxKeys); err != nil {
@@ -354,13 +360,16 @@ func (r *Remote) Key(ctx context.Context, kid, alg string) (jwtverify.Key, error
 // current returns a snapshot fit to serve.
 func (r *Remote) current(ctx context.Context) (*snapshot, error) {
 	s := r.snap.Load()
-	now := r.cfg.Now()
-	if s != nil && now.Sub(s.fetchedAt) <= r.cfg.MaxStale {
-		if !now.Before(s.refreshAt) && !r.fetching.Load() && !r.closedFlag.Load() && r.retryAllowed(now) {
-			r.sf.DoChan("jwks", r.fetchFn(TriggerScheduled, s.gen)) // not awaited
+	if s != nil {
+		el := r.elapsed()
+		if el <= s.staleOff {
+			if el >= s.refreshOff && !r.fetching.Load() && !r.closedFlag.Load() && r.retryAllowed(r.cfg.Now()) {
+				r.sf.DoChan("jwks", r.fetchFn(TriggerScheduled, s.gen)) // not awaited
+			}
+			return s, nil
 		}
-		return s, nil
 	}
+	now := r.cfg.Now()
 	trigger, gen := TriggerInitial, uint64(0)
 	if s != nil {
 		trigger, gen = TriggerStale, s.gen
@@ -377,6 +386,15 @@ func (r *Remote) current(ctx context.Context) (*snapshot, error) {
 		return nil, r.unavailable(s, errors.New("no key set within MaxStale"))
 	}
 	return s, nil
+}
+
+// elapsed is the time since r.epoch: from the monotonic clock (cheaper than
+// time.Now) unless the configuration supplied its own clock.
+func (r *Remote) elapsed() time.Duration {
+	if r.wall {
+		return r.cfg.Now().Sub(r.epoch)
+	}
+	return time.Since(r.epoch)
 }
 
 func (r *Remote) unavailable(s *snapshot, cause error) error {
@@ -608,6 +626,7 @@ func (r *Remote) request(cur *snapshot) (*snapshot, []error, error) {
 	next := &snapshot{gen: r.gen.Add(1), fetchedAt: now, etag: resp.Header.Get("ETag"), modified: resp.Header.Get("Last-Modified")}
 	interval := r.interval(resp.Header, now)
 	next.refreshAt = now.Add(time.Duration(float64(interval) * (0.8 + 0.1*rand.Float64())))
+	next.refreshOff, next.staleOff = next.refreshAt.Sub(r.epoch), now.Add(r.cfg.MaxStale).Sub(r.epoch)
 	switch {
 	case resp.StatusCode == http.StatusNotModified && cur != nil:
 		next.set = cur.set
