@@ -180,8 +180,8 @@ type snapshot struct {
 	// The same deadlines as offsets from Remote.epoch, for the hot path,
 	// which reads the cheaper monotonic clock.
 	refreshOff, staleOff time.Duration
-	etag      string
-	modified  string
+	etag                 string
+	modified             string
 }
 
 var (
