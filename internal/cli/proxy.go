@@ -164,9 +164,15 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 			}
 		},
 	}
-	// The client's claims header is removed before anything else sees it.
+	// The client's claims header is removed before anything else sees it,
+	// in every spelling an upstream might read as the same name (CGI-style
+	// servers map "_" and "-" alike).
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Del(f.claimsHeader)
+		for name := range r.Header {
+			if strings.EqualFold(strings.ReplaceAll(name, "_", "-"), f.claimsHeader) {
+				r.Header.Del(name)
+			}
+		}
 		mw(rp).ServeHTTP(w, r)
 	})
 	return &proxy{handler: h, metrics: reg.Handler(), close: closeFn}, nil

@@ -56,6 +56,11 @@ func TestProxy(t *testing.T) {
 	}
 	got := make(chan seen, 10)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.Header {
+			if n := strings.ToLower(strings.ReplaceAll(name, "_", "-")); n == "x-jwt-claims" && name != "X-Jwt-Claims" {
+				t.Errorf("a client spelling of the claims header reached upstream: %q", name)
+			}
+		}
 		got <- seen{r.Header.Get("X-Jwt-Claims"), r.Header.Get("Authorization"), r.URL.Path}
 		io.WriteString(w, "upstream ok")
 	}))
@@ -82,6 +87,9 @@ func TestProxy(t *testing.T) {
 			}
 			if forged != "" {
 				req.Header.Set("X-Jwt-Claims", forged)
+				req.Header["X_Jwt_Claims"] = []string{forged}
+				req.Header["x-jwt-claims"] = []string{forged}
+				req.Header.Set("Connection", "X-Jwt-Claims")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
