@@ -21,6 +21,12 @@
 //	case err != nil:                                    // 401: jwtverify.Class(err) says why
 //	}
 //
+// Around the core: keyset.NewRemote and keyset.Discover keep a JWKS fresh
+// (singleflight refresh, bounded staleness, rate-limited unknown-kid
+// refresh); package issuers routes tokens of several issuers; package
+// middleware protects net/http handlers and applies access policies after
+// verification; cache.NewVerified remembers verified tokens.
+//
 // # Security model
 //
 // The token is attacker-controlled input; the configuration is trusted.
