@@ -2,6 +2,7 @@ package issuers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -210,7 +211,7 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		defer cancel()
 		v, err := t.cfg.New(bctx, iss)
 		if err == nil && v == nil {
-			err = fmt.Errorf("New returned no verifier")
+			err = errors.New("the New function returned no verifier")
 		}
 		if err != nil {
 			t.failures.Add(iss, t.cfg.Now().Add(t.cfg.FailureTTL))
