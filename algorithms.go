@@ -20,21 +20,38 @@ type algInfo struct {
 	size   int    // ES*: coordinate bytes; HS*: hash bytes (minimum secret length)
 }
 
-// algs is the fixed table of supported JWS algorithms (RFC 7518, RFC 8037).
-var algs = map[string]algInfo{
-	"RS256": {famRSA, crypto.SHA256, "", 0},
-	"RS384": {famRSA, crypto.SHA384, "", 0},
-	"RS512": {famRSA, crypto.SHA512, "", 0},
-	"PS256": {famRSA, crypto.SHA256, "", 0},
-	"PS384": {famRSA, crypto.SHA384, "", 0},
-	"PS512": {famRSA, crypto.SHA512, "", 0},
-	"ES256": {famEC, crypto.SHA256, "P-256", 32},
-	"ES384": {famEC, crypto.SHA384, "P-384", 48},
-	"ES512": {famEC, crypto.SHA512, "P-521", 66},
-	"EdDSA": {famEd25519, 0, "", 0},
-	"HS256": {famHMAC, crypto.SHA256, "", 32},
-	"HS384": {famHMAC, crypto.SHA384, "", 48},
-	"HS512": {famHMAC, crypto.SHA512, "", 64},
+// lookupAlg returns the fixed description of a supported JWS algorithm
+// (RFC 7518, RFC 8037). A switch, not a map: it is on the hot path.
+func lookupAlg(alg string) (algInfo, bool) {
+	switch alg {
+	case "RS256":
+		return algInfo{famRSA, crypto.SHA256, "", 0}, true
+	case "RS384":
+		return algInfo{famRSA, crypto.SHA384, "", 0}, true
+	case "RS512":
+		return algInfo{famRSA, crypto.SHA512, "", 0}, true
+	case "PS256":
+		return algInfo{famRSA, crypto.SHA256, "", 0}, true
+	case "PS384":
+		return algInfo{famRSA, crypto.SHA384, "", 0}, true
+	case "PS512":
+		return algInfo{famRSA, crypto.SHA512, "", 0}, true
+	case "ES256":
+		return algInfo{famEC, crypto.SHA256, "P-256", 32}, true
+	case "ES384":
+		return algInfo{famEC, crypto.SHA384, "P-384", 48}, true
+	case "ES512":
+		return algInfo{famEC, crypto.SHA512, "P-521", 66}, true
+	case "EdDSA":
+		return algInfo{famEd25519, 0, "", 0}, true
+	case "HS256":
+		return algInfo{famHMAC, crypto.SHA256, "", 32}, true
+	case "HS384":
+		return algInfo{famHMAC, crypto.SHA384, "", 48}, true
+	case "HS512":
+		return algInfo{famHMAC, crypto.SHA512, "", 64}, true
+	}
+	return algInfo{}, false
 }
 
 // Algorithms returns the names of every JWS algorithm this package

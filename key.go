@@ -128,7 +128,7 @@ func (d *keyData) checkAlg() error {
 	if d.alg == "" {
 		return nil
 	}
-	if _, ok := algs[d.alg]; !ok {
+	if _, ok := lookupAlg(d.alg); !ok {
 		return fmt.Errorf("%w: unsupported key algorithm", ErrInvalidConfig)
 	}
 	if !d.suits(d.alg) {
@@ -139,7 +139,7 @@ func (d *keyData) checkAlg() error {
 
 // suits reports whether the key's material can verify alg, ignoring d.alg.
 func (d *keyData) suits(alg string) bool {
-	info, ok := algs[alg]
+	info, ok := lookupAlg(alg)
 	if !ok || info.family != d.family {
 		return false
 	}

@@ -150,7 +150,7 @@ func New(b Backend, cfg Config) (*Core, error) {
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {
-			if _, ok := algs[alg]; ok && !contains(c.algs, alg) {
+			if _, ok := lookupAlg(alg); ok && !contains(c.algs, alg) {
 				c.algs = append(c.algs, alg)
 			}
 		}
@@ -162,7 +162,7 @@ func New(b Backend, cfg Config) (*Core, error) {
 		if isNone(alg) {
 			return bad("algorithm none is never allowed")
 		}
-		if _, ok := algs[alg]; !ok {
+		if _, ok := lookupAlg(alg); !ok {
 			return bad("unsupported algorithm %q", alg)
 		}
 		if !contains(supported, alg) {

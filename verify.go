@@ -78,7 +78,7 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 		if isNone(h.Algorithm) {
 			return nil, reject(ErrAlgorithm, "alg none is never accepted")
 		}
-		if _, known := algs[h.Algorithm]; known {
+		if _, known := lookupAlg(h.Algorithm); known {
 			return nil, rejectf(ErrAlgorithm, "alg %s is not allowed", h.Algorithm)
 		}
 		return nil, reject(ErrAlgorithm, "alg is not a supported algorithm")
@@ -140,7 +140,8 @@ func sigLen(key Key, alg string) int {
 	case famEd25519:
 		return ed25519.SignatureSize
 	}
-	return algs[alg].hash.Size()
+	info, _ := lookupAlg(alg)
+	return info.hash.Size()
 }
 
 // parseHeader decodes the protected header (data, whose text is text) into h.
