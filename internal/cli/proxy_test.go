@@ -154,8 +154,9 @@ func TestProxy(t *testing.T) {
 func TestProxyGracefulShutdownWaitsForRequests(t *testing.T) {
 	f, c := fixture(t)
 	ecPEM := writeFile(t, "ec.pem", pemOf(t, f))
-	release := make(chan struct{})
+	release, entered := make(chan struct{}), make(chan struct{}, 1)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
 		<-release
 		io.WriteString(w, "late")
 	}))
@@ -176,10 +177,10 @@ func TestProxyGracefulShutdownWaitsForRequests(t *testing.T) {
 		resp.Body.Close()
 		respc <- resp.StatusCode
 	}()
-	time.Sleep(100 * time.Millisecond) // the request is in flight upstream
+	<-entered // the request is in flight upstream
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // let Shutdown begin; the request must still complete
 	close(release)
 	if code := <-respc; code != 200 {
 		t.Fatalf("request in flight during shutdown: %d", code)
