@@ -7,10 +7,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,6 +111,28 @@ func (is *Issuer) Retire(kid string) {
 	is.mu.Lock()
 	delete(is.keys, kid)
 	is.mu.Unlock()
+}
+
+// Published reports whether kid is still in the published key set.
+func (is *Issuer) Published(kid string) bool {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	_, ok := is.keys[kid]
+	return ok
+}
+
+// KeyID returns the kid in a token's header ("" if it cannot be read).
+func KeyID(token string) string {
+	h, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Kid string `json:"kid"`
+	}
+	json.Unmarshal(raw, &hdr)
+	return hdr.Kid
 }
 
 // Current returns the kid that signs new tokens.
