@@ -2,6 +2,7 @@ package jwtverify
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -106,13 +107,13 @@ func (c *Core) checkClaims(payload []byte, text string, cl *Claims) error {
 		}
 	}
 
-	if len(c.issuers) > 0 && !contains(c.issuers, cl.Issuer) {
+	if len(c.issuers) > 0 && !slices.Contains(c.issuers, cl.Issuer) {
 		return rejectf(ErrIssuer, "iss is not among the %d configured issuers", len(c.issuers))
 	}
 	if len(c.audiences) > 0 {
 		found := false
 		for _, a := range cl.Audience {
-			if contains(c.audiences, a) {
+			if slices.Contains(c.audiences, a) {
 				found = true
 				break
 			}
@@ -194,7 +195,7 @@ func (c *Core) mayRefresh(payload []byte) bool {
 	switch {
 	case err != nil:
 		return false
-	case len(c.issuers) > 0 && (!hasIss || !contains(c.issuers, iss)):
+	case len(c.issuers) > 0 && (!hasIss || !slices.Contains(c.issuers, iss)):
 		return false
 	case !hasExp:
 		return !c.needExp

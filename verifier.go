@@ -3,6 +3,7 @@ package jwtverify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -150,7 +151,7 @@ func New(b Backend, cfg Config) (*Core, error) {
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {
-			if _, ok := lookupAlg(alg); ok && !contains(c.algs, alg) {
+			if _, ok := lookupAlg(alg); ok && !slices.Contains(c.algs, alg) {
 				c.algs = append(c.algs, alg)
 			}
 		}
@@ -165,10 +166,10 @@ func New(b Backend, cfg Config) (*Core, error) {
 		if _, ok := lookupAlg(alg); !ok {
 			return bad("unsupported algorithm %q", alg)
 		}
-		if !contains(supported, alg) {
+		if !slices.Contains(supported, alg) {
 			return bad("no key supports algorithm %s", alg)
 		}
-		if !contains(c.algs, alg) {
+		if !slices.Contains(c.algs, alg) {
 			c.algs = append(c.algs, alg)
 		}
 	}
@@ -240,15 +241,6 @@ func normType(t string) string {
 		}
 	}
 	return strings.TrimPrefix(string(b), "application/")
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Backend returns the name of the Core's backend.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -74,7 +75,7 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 		return nil, err
 	}
 	h := &tok.Header
-	if !contains(c.algs, h.Algorithm) {
+	if !slices.Contains(c.algs, h.Algorithm) {
 		if isNone(h.Algorithm) {
 			return nil, reject(ErrAlgorithm, "alg none is never accepted")
 		}
@@ -200,7 +201,7 @@ func (c *Core) parseHeader(data []byte, text string, h *Header) error {
 		if h.Type == "" {
 			return reject(ErrType, "typ header is missing")
 		}
-		if !contains(c.types, normType(h.Type)) {
+		if !slices.Contains(c.types, normType(h.Type)) {
 			return rejectf(ErrType, "typ is not among the %d accepted", len(c.types))
 		}
 	}

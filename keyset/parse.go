@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/cache"
@@ -187,10 +188,10 @@ func (j *jwk) key() (jwtverify.Key, error) {
 		return jwtverify.Key{}, invalid("JWK carries private key members; publish only public keys")
 	case j.use != "" && j.use != "sig":
 		return jwtverify.Key{}, invalid("JWK use is not sig")
-	case j.hasKeyOps && !containsStr(j.keyOps, "verify"):
+	case j.hasKeyOps && !slices.Contains(j.keyOps, "verify"):
 		return jwtverify.Key{}, invalid("JWK key_ops does not include verify")
 	}
-	if j.alg != "" && !containsStr(jwtverify.Algorithms(), j.alg) {
+	if j.alg != "" && !slices.Contains(jwtverify.Algorithms(), j.alg) {
 		return jwtverify.Key{}, fmt.Errorf("%w: JWK alg is not a supported signature algorithm", ErrUnsupportedKey)
 	}
 	var pub any
@@ -252,15 +253,6 @@ func (j *jwk) key() (jwtverify.Key, error) {
 		return jwtverify.Key{}, fmt.Errorf("%w: kty is not supported", ErrUnsupportedKey)
 	}
 	return newPublic(j.kid, j.alg, pub)
-}
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseJWKS parses a JWK Set (RFC 7517 §5): a strict JSON object whose

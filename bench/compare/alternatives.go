@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -138,18 +139,9 @@ func alternativesFor(c *benchsuite.Case) (map[string]verifyFunc, error) {
 		}
 	}
 	for name := range out {
-		if !contains(names, name) {
+		if !slices.Contains(names, name) {
 			return nil, fmt.Errorf("unnamed alternative %s", name)
 		}
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
