@@ -2,6 +2,8 @@ package issuers_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -103,24 +105,14 @@ func TestRouter(t *testing.T) {
 	}
 }
 
-func b64(s string) string {
-	tok, _ := mint.Raw("HS256", make([]byte, 32), []byte("{}"), []byte(s))
-	return strings.Split(tok, ".")[1]
-}
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func mustJSON(m map[string]any) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	first := true
-	for k, v := range m {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		fmt.Fprintf(&b, "%q:%q", k, v)
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
 	}
-	b.WriteByte('}')
-	return b.String()
+	return string(b)
 }
 
 // tenantIssuer is the issuer of tenant i.

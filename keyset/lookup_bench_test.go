@@ -2,6 +2,7 @@ package keyset_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -50,16 +51,9 @@ func BenchmarkKeyLookup(b *testing.B) {
 }
 
 func mustJSON(m map[string]any) string {
-	out := "{"
-	first := true
-	for _, k := range []string{"kty", "kid", "alg", "n", "e"} {
-		if v, ok := m[k]; ok {
-			if !first {
-				out += ","
-			}
-			first = false
-			out += `"` + k + `":"` + v.(string) + `"`
-		}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
 	}
-	return out + "}"
+	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -167,27 +168,8 @@ func segs(tok string) []string { return strings.Split(tok, ".") }
 
 func join(s ...string) string { return strings.Join(s, ".") }
 
-var enc = func(s string) string { return b64(s) }
-
-func b64(s string) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	var out []byte
-	src := []byte(s)
-	for len(src) >= 3 {
-		v := uint(src[0])<<16 | uint(src[1])<<8 | uint(src[2])
-		out = append(out, alphabet[v>>18&63], alphabet[v>>12&63], alphabet[v>>6&63], alphabet[v&63])
-		src = src[3:]
-	}
-	switch len(src) {
-	case 1:
-		v := uint(src[0]) << 16
-		out = append(out, alphabet[v>>18&63], alphabet[v>>12&63])
-	case 2:
-		v := uint(src[0])<<16 | uint(src[1])<<8
-		out = append(out, alphabet[v>>18&63], alphabet[v>>12&63], alphabet[v>>6&63])
-	}
-	return string(out)
-}
+// b64 is base64url without padding, for hand-built segments.
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // Cases returns the conformance table.
 func (f *Fixture) Cases() []Case {
@@ -243,26 +225,26 @@ func (f *Fixture) Cases() []Case {
 		"trailing-newline":   es + "\n",
 		"impossible-length":  join(s[0]+"A", s[1], s[2]),
 		"noncanonical-sig":   join(s[0], s[1], nonCanonical(s[2])),
-		"header-not-json":    join(enc("not json"), s[1], s[2]),
-		"header-array":       join(enc(`["alg","ES256"]`), s[1], s[2]),
-		"header-trailing":    join(enc(`{"alg":"ES256","kid":"ec-256"}x`), s[1], s[2]),
-		"header-two-objects": join(enc(`{"alg":"ES256"}{"kid":"ec-256"}`), s[1], s[2]),
-		"header-dup-alg":     join(enc(`{"alg":"HS256","alg":"ES256","kid":"ec-256"}`), s[1], s[2]),
-		"header-dup-escaped": join(enc(`{"alg":"ES256","\u0061lg":"ES256","kid":"ec-256"}`), s[1], s[2]),
-		"header-bad-utf8":    join(enc("{\"alg\":\"ES256\",\"kid\":\"\xff\"}"), s[1], s[2]),
-		"header-no-alg":      join(enc(`{"kid":"ec-256"}`), s[1], s[2]),
-		"header-alg-number":  join(enc(`{"alg":256,"kid":"ec-256"}`), s[1], s[2]),
-		"header-alg-null":    join(enc(`{"alg":null,"kid":"ec-256"}`), s[1], s[2]),
-		"header-kid-number":  join(enc(`{"alg":"ES256","kid":7}`), s[1], s[2]),
-		"header-kid-object":  join(enc(`{"alg":"ES256","kid":{"a":"`+Marker+`"}}`), s[1], s[2]),
-		"header-typ-array":   join(enc(`{"alg":"ES256","kid":"ec-256","typ":["JWT"]}`), s[1], s[2]),
-		"header-b64-string":  join(enc(`{"alg":"ES256","kid":"ec-256","b64":"false"}`), s[1], s[2]),
-		"header-crit-empty":  join(enc(`{"alg":"ES256","kid":"ec-256","crit":[]}`), s[1], s[2]),
-		"header-crit-string": join(enc(`{"alg":"ES256","kid":"ec-256","crit":"exp"}`), s[1], s[2]),
+		"header-not-json":    join(b64("not json"), s[1], s[2]),
+		"header-array":       join(b64(`["alg","ES256"]`), s[1], s[2]),
+		"header-trailing":    join(b64(`{"alg":"ES256","kid":"ec-256"}x`), s[1], s[2]),
+		"header-two-objects": join(b64(`{"alg":"ES256"}{"kid":"ec-256"}`), s[1], s[2]),
+		"header-dup-alg":     join(b64(`{"alg":"HS256","alg":"ES256","kid":"ec-256"}`), s[1], s[2]),
+		"header-dup-escaped": join(b64(`{"alg":"ES256","\u0061lg":"ES256","kid":"ec-256"}`), s[1], s[2]),
+		"header-bad-utf8":    join(b64("{\"alg\":\"ES256\",\"kid\":\"\xff\"}"), s[1], s[2]),
+		"header-no-alg":      join(b64(`{"kid":"ec-256"}`), s[1], s[2]),
+		"header-alg-number":  join(b64(`{"alg":256,"kid":"ec-256"}`), s[1], s[2]),
+		"header-alg-null":    join(b64(`{"alg":null,"kid":"ec-256"}`), s[1], s[2]),
+		"header-kid-number":  join(b64(`{"alg":"ES256","kid":7}`), s[1], s[2]),
+		"header-kid-object":  join(b64(`{"alg":"ES256","kid":{"a":"`+Marker+`"}}`), s[1], s[2]),
+		"header-typ-array":   join(b64(`{"alg":"ES256","kid":"ec-256","typ":["JWT"]}`), s[1], s[2]),
+		"header-b64-string":  join(b64(`{"alg":"ES256","kid":"ec-256","b64":"false"}`), s[1], s[2]),
+		"header-crit-empty":  join(b64(`{"alg":"ES256","kid":"ec-256","crit":[]}`), s[1], s[2]),
+		"header-crit-string": join(b64(`{"alg":"ES256","kid":"ec-256","crit":"exp"}`), s[1], s[2]),
 	} {
 		add("malformed/"+name, tok, jwtverify.ErrMalformed, nil)
 	}
-	deep := join(enc(`{"alg":"ES256","x":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`), s[1], s[2])
+	deep := join(b64(`{"alg":"ES256","x":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}`), s[1], s[2])
 	add("too_large/header-100000-deep", deep, jwtverify.ErrTooLarge, nil)
 	add("malformed/header-100000-deep-under-raised-limit", deep, jwtverify.ErrMalformed, func(cfg *jwtverify.Config) { cfg.MaxTokenBytes = 1 << 20 })
 
@@ -296,7 +278,7 @@ func (f *Fixture) Cases() []Case {
 	}
 
 	// unsupported
-	add("unsupported/jwe-5-segments", join(enc(`{"alg":"RSA-OAEP","enc":"A256GCM"}`), "AAAA", "AAAA", "AAAA", "AAAA"), jwtverify.ErrUnsupported, nil)
+	add("unsupported/jwe-5-segments", join(b64(`{"alg":"RSA-OAEP","enc":"A256GCM"}`), "AAAA", "AAAA", "AAAA", "AAAA"), jwtverify.ErrUnsupported, nil)
 	add("unsupported/crit-unknown", f.Sign("ES256", map[string]any{"crit": []string{Marker}, Marker: true}, c), jwtverify.ErrUnsupported, nil)
 	add("unsupported/crit-exp", f.Sign("ES256", map[string]any{"crit": []string{"exp"}, "exp": 1}, c), jwtverify.ErrUnsupported, nil)
 	add("unsupported/b64-false", f.Sign("ES256", map[string]any{"b64": false, "crit": nil}, c), jwtverify.ErrUnsupported, nil)
@@ -311,13 +293,13 @@ func (f *Fixture) Cases() []Case {
 
 	// algorithm
 	for name, alg := range map[string]string{"none": "none", "None": "None", "NONE": "NONE", "nOnE": "nOnE"} {
-		add("algorithm/"+name, join(enc(`{"alg":"`+alg+`"}`), s[1], ""), jwtverify.ErrAlgorithm, nil)
-		add("algorithm/"+name+"-with-sig", join(enc(`{"alg":"`+alg+`","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+		add("algorithm/"+name, join(b64(`{"alg":"`+alg+`"}`), s[1], ""), jwtverify.ErrAlgorithm, nil)
+		add("algorithm/"+name+"-with-sig", join(b64(`{"alg":"`+alg+`","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
 	}
-	add("algorithm/escaped-none", join(enc(`{"alg":"\u006eone"}`), s[1], ""), jwtverify.ErrAlgorithm, nil)
-	add("algorithm/unknown-name", join(enc(`{"alg":"`+Marker+`","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
-	add("algorithm/lowercase-rs256", join(enc(`{"alg":"rs256","kid":"rsa-1"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
-	add("algorithm/ES256K", join(enc(`{"alg":"ES256K","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/escaped-none", join(b64(`{"alg":"\u006eone"}`), s[1], ""), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/unknown-name", join(b64(`{"alg":"`+Marker+`","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/lowercase-rs256", join(b64(`{"alg":"rs256","kid":"rsa-1"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/ES256K", join(b64(`{"alg":"ES256K","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
 	rsaPEM := testkeys.PublicPEM(&f.Keys.RSA1.PublicKey)
 	for name, secret := range map[string][]byte{
 		"pem": rsaPEM,
@@ -329,9 +311,9 @@ func (f *Fixture) Cases() []Case {
 		add("algorithm/key-confusion-hs256-with-rsa-"+name+"-no-hmac-keys", tok, jwtverify.ErrAlgorithm, func(cfg *jwtverify.Config) { cfg.Keys = f.publicOnly() })
 	}
 	add("algorithm/not-in-allowlist", es, jwtverify.ErrAlgorithm, func(cfg *jwtverify.Config) { cfg.Algorithms = []string{"RS256"} })
-	add("algorithm/rs256-with-ec-kid", join(enc(`{"alg":"RS256","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
-	add("algorithm/es384-with-p256-kid", join(enc(`{"alg":"ES384","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
-	add("algorithm/eddsa-with-rsa-kid", join(enc(`{"alg":"EdDSA","kid":"rsa-1"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/rs256-with-ec-kid", join(b64(`{"alg":"RS256","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/es384-with-p256-kid", join(b64(`{"alg":"ES384","kid":"ec-256"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
+	add("algorithm/eddsa-with-rsa-kid", join(b64(`{"alg":"EdDSA","kid":"rsa-1"}`), s[1], s[2]), jwtverify.ErrAlgorithm, nil)
 
 	// unknown_key
 	for name, kid := range map[string]string{
@@ -357,13 +339,13 @@ func (f *Fixture) Cases() []Case {
 		add("signature/attacker-key-via-"+name, tok, jwtverify.ErrSignature, nil)
 	}
 	add("unknown_key/kid-empty-two-keys-fit", f.Sign("RS256", map[string]any{"kid": ""}, c), jwtverify.ErrUnknownKey, nil)
-	add("unknown_key/kid-number-is-malformed-not-unknown", join(enc(`{"alg":"RS256","kid":12}`), s[1], s[2]), jwtverify.ErrMalformed, nil)
+	add("unknown_key/kid-number-is-malformed-not-unknown", join(b64(`{"alg":"RS256","kid":12}`), s[1], s[2]), jwtverify.ErrMalformed, nil)
 
 	// signature
-	tampered := join(s[0], enc(`{"iss":"`+Issuer+`","aud":"api","exp":4102444800,"admin":true}`), s[2])
+	tampered := join(s[0], b64(`{"iss":"`+Issuer+`","aud":"api","exp":4102444800,"admin":true}`), s[2])
 	add("signature/tampered-payload", tampered, jwtverify.ErrSignature, nil)
-	add("signature/tampered-header-typ", join(enc(`{"alg":"ES256","kid":"ec-256","typ":"JWT"}`), s[1], s[2]), jwtverify.ErrSignature, nil)
-	add("signature/expired-and-bad-signature", join(s[0], enc(`{"iss":"`+Issuer+`","aud":"api","exp":1}`), s[2]), jwtverify.ErrSignature, nil)
+	add("signature/tampered-header-typ", join(b64(`{"alg":"ES256","kid":"ec-256","typ":"JWT"}`), s[1], s[2]), jwtverify.ErrSignature, nil)
+	add("signature/expired-and-bad-signature", join(s[0], b64(`{"iss":"`+Issuer+`","aud":"api","exp":1}`), s[2]), jwtverify.ErrSignature, nil)
 	add("signature/other-rsa-key", f.SignRaw("RS256", "rsa-2", `{"alg":"RS256","kid":"rsa-1"}`, `{"iss":"`+Issuer+`","aud":"api","exp":4102444800}`), jwtverify.ErrSignature, nil)
 	add("signature/empty", join(s[0], s[1], ""), jwtverify.ErrSignature, nil)
 	add("signature/ecdsa-r-s-zero", join(s[0], s[1], b64(string(make([]byte, 64)))), jwtverify.ErrSignature, nil)

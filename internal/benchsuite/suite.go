@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -143,7 +144,7 @@ func (c *Case) Limit() error {
 
 // JWKS returns the public key set of the asymmetric cases.
 func JWKS(cases []*Case) ([]byte, error) {
-	var keys []string
+	var keys []map[string]any
 	for _, c := range cases {
 		if c.Public == nil {
 			continue
@@ -152,22 +153,9 @@ func JWKS(cases []*Case) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		var b strings.Builder
-		b.WriteByte('{')
-		first := true
-		for _, k := range []string{"kty", "kid", "alg", "crv", "n", "e", "x", "y"} {
-			if v, ok := m[k]; ok {
-				if !first {
-					b.WriteByte(',')
-				}
-				first = false
-				fmt.Fprintf(&b, "%q:%q", k, v)
-			}
-		}
-		b.WriteByte('}')
-		keys = append(keys, b.String())
+		keys = append(keys, m)
 	}
-	return []byte(`{"keys":[` + strings.Join(keys, ",") + `]}`), nil
+	return json.Marshal(map[string]any{"keys": keys})
 }
 
 // Keys returns the verification keys of the cases.
