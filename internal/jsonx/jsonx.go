@@ -72,21 +72,6 @@ func Object(data []byte, fn func(name, value []byte) error) error {
 	return nil
 }
 
-// Valid reports whether data is exactly one strict JSON value of any kind
-// (used for values extracted by Object, which are already valid, and by tests).
-func Valid(data []byte) error {
-	s := scanner{data: data}
-	s.skipSpace()
-	if err := s.value(); err != nil {
-		return err
-	}
-	s.skipSpace()
-	if s.pos != len(data) {
-		return ErrTrailing
-	}
-	return nil
-}
-
 func validStart(c byte) bool {
 	switch c {
 	case '{', '[', '"', 't', 'f', 'n', '-':

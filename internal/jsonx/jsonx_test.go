@@ -121,8 +121,8 @@ func TestString(t *testing.T) {
 		`"\u00e9\ud83d\ude00"`: "é😀",
 	}
 	for in, want := range tests {
-		if err := Valid([]byte(in)); err != nil {
-			t.Fatalf("Valid(%s) = %v", in, err)
+		if err := Object([]byte(`{"v":`+in+`}`), nil); err != nil {
+			t.Fatalf("%s is not a valid member value: %v", in, err)
 		}
 		got, ok := String([]byte(in))
 		if !ok || got != want {
