@@ -33,7 +33,7 @@ type keyData struct {
 	curve  string // EC keys: the JWK crv name
 	size   int    // RSA: modulus bytes; EC: coordinate bytes; HMAC: secret bytes
 	pub    crypto.PublicKey
-	secret []byte
+	secret any // HMAC: the []byte secret, boxed once so material does not allocate
 }
 
 // NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at

@@ -12,6 +12,7 @@ import (
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/internal/benchsuite"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -47,6 +48,46 @@ func BenchmarkVerify(b *testing.B) {
 			for b.Loop() {
 				if _, err := v.Verify(context.Background(), tok); err == nil {
 					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
+
+// acceptAll is a Backend whose signature check always passes.
+type acceptAll struct{}
+
+func (acceptAll) Name() string                                      { return "accept-all" }
+func (acceptAll) VerifySignature(string, any, string, []byte) error { return nil }
+
+// BenchmarkCore measures what the shared core adds to every backend, on the
+// bench suite's tokens: everything but the signature check (size, base64url,
+// strict JSON of header and payload, key lookup, claim policy, the two
+// allocations). Compare with BenchmarkVerify/<alg>/limit in ./bench.
+func BenchmarkCore(b *testing.B) {
+	cases, err := benchsuite.Cases()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys, err := benchsuite.Keys(cases)
+	if err != nil {
+		b.Fatal(err)
+	}
+	static, err := keyset.NewStatic(keys...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := jwtverify.New(acceptAll{}, benchsuite.Config(static))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range cases {
+		b.Run(c.Alg, func(b *testing.B) {
+			b.SetBytes(int64(len(c.Token)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), c.Token); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
