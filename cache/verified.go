@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -76,15 +77,9 @@ func NewVerified(next jwtverify.Verifier, cfg VerifiedConfig) (*Verified, error)
 	if next == nil {
 		return nil, fmt.Errorf("%w: no verifier", jwtverify.ErrInvalidConfig)
 	}
-	if cfg.MaxEntries == 0 {
-		cfg.MaxEntries = DefaultVerifiedEntries
-	}
-	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = DefaultVerifiedBytes
-	}
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultVerifiedTTL
-	}
+	cfg.MaxEntries = cmp.Or(cfg.MaxEntries, DefaultVerifiedEntries)
+	cfg.MaxBytes = cmp.Or(cfg.MaxBytes, DefaultVerifiedBytes)
+	cfg.TTL = cmp.Or(cfg.TTL, DefaultVerifiedTTL)
 	if cfg.MaxEntries < 0 || cfg.MaxBytes < 0 || cfg.TTL < 0 {
 		return nil, fmt.Errorf("%w: negative cache bound", jwtverify.ErrInvalidConfig)
 	}

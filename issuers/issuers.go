@@ -12,6 +12,7 @@
 package issuers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -38,9 +39,9 @@ func NewRouter(routes map[string]jwtverify.Verifier, maxTokenBytes int) (*Router
 	if len(routes) == 0 {
 		return nil, fmt.Errorf("%w: no routes", jwtverify.ErrInvalidConfig)
 	}
-	r := &Router{routes: make(map[string]jwtverify.Verifier, len(routes)), maxBytes: maxTokenBytes}
-	if r.maxBytes == 0 {
-		r.maxBytes = jwtverify.DefaultMaxTokenBytes
+	r := &Router{
+		routes:   make(map[string]jwtverify.Verifier, len(routes)),
+		maxBytes: cmp.Or(maxTokenBytes, jwtverify.DefaultMaxTokenBytes),
 	}
 	for iss, v := range routes {
 		if iss == "" || v == nil {

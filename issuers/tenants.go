@@ -1,6 +1,7 @@
 package issuers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,21 +96,11 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	if cfg.Allow == nil || cfg.New == nil {
 		return nil, fmt.Errorf("%w: TenantsConfig needs Allow and New", jwtverify.ErrInvalidConfig)
 	}
-	if cfg.Size == 0 {
-		cfg.Size = DefaultTenants
-	}
-	if cfg.BuildTimeout == 0 {
-		cfg.BuildTimeout = DefaultBuildTimeout
-	}
-	if cfg.FailureTTL == 0 {
-		cfg.FailureTTL = DefaultFailureTTL
-	}
-	if cfg.BuildsPerSecond == 0 {
-		cfg.BuildsPerSecond = DefaultBuildsPerSecond
-	}
-	if cfg.MaxTokenBytes == 0 {
-		cfg.MaxTokenBytes = jwtverify.DefaultMaxTokenBytes
-	}
+	cfg.Size = cmp.Or(cfg.Size, DefaultTenants)
+	cfg.BuildTimeout = cmp.Or(cfg.BuildTimeout, DefaultBuildTimeout)
+	cfg.FailureTTL = cmp.Or(cfg.FailureTTL, DefaultFailureTTL)
+	cfg.BuildsPerSecond = cmp.Or(cfg.BuildsPerSecond, DefaultBuildsPerSecond)
+	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, jwtverify.DefaultMaxTokenBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package keyset
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,25 +200,14 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	bad := func(msg string) (*Remote, error) {
 		return nil, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.FetchTimeout, DefaultFetchTimeout)
-	def(&cfg.MinRefresh, DefaultMinRefresh)
-	def(&cfg.MaxRefresh, DefaultMaxRefresh)
-	def(&cfg.UnknownKIDInterval, DefaultUnknownKIDInterval)
-	def(&cfg.MaxStale, DefaultMaxStale)
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
-	if cfg.MaxKeys == 0 {
-		cfg.MaxKeys = DefaultMaxKeys
-	}
-	if cfg.NegativeCacheSize == 0 {
-		cfg.NegativeCacheSize = DefaultNegativeCacheSize
-	}
+	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
+	cfg.MinRefresh = cmp.Or(cfg.MinRefresh, DefaultMinRefresh)
+	cfg.MaxRefresh = cmp.Or(cfg.MaxRefresh, DefaultMaxRefresh)
+	cfg.UnknownKIDInterval = cmp.Or(cfg.UnknownKIDInterval, DefaultUnknownKIDInterval)
+	cfg.MaxStale = cmp.Or(cfg.MaxStale, DefaultMaxStale)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	cfg.MaxKeys = cmp.Or(cfg.MaxKeys, DefaultMaxKeys)
+	cfg.NegativeCacheSize = cmp.Or(cfg.NegativeCacheSize, DefaultNegativeCacheSize)
 	switch {
 	case cfg.FetchTimeout < 0 || cfg.MinRefresh < 0 || cfg.MaxRefresh < 0 || cfg.MaxStale < 0:
 		return bad("negative duration")

@@ -17,6 +17,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,9 +114,7 @@ func New(v jwtverify.Verifier, opts Options) (func(http.Handler) http.Handler, e
 	if strings.ContainsAny(opts.Realm, "\"\\\r\n") {
 		return nil, fmt.Errorf("%w: realm must not contain quotes, backslashes or line breaks", jwtverify.ErrInvalidConfig)
 	}
-	if opts.RetryAfter == 0 {
-		opts.RetryAfter = 30 * time.Second
-	}
+	opts.RetryAfter = cmp.Or(opts.RetryAfter, 30*time.Second)
 	opts.TrustedProxies = append([]netip.Prefix(nil), opts.TrustedProxies...)
 	m := &mw{v: v, opts: opts}
 	return func(next http.Handler) http.Handler {
