@@ -1,13 +1,16 @@
 package backendtest
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/jwtverify/jwtverify"
 )
 
 // Agree runs every case through every backend and fails on any difference
-// in verdict, class or (on acceptance) claims.
+// in verdict, class or (on acceptance) claims; then, in the subtest
+// "wycheproof" (skipped without the vectors, see WycheproofEnv), every
+// Wycheproof vector, failing on any difference in verdict.
 func Agree(t *testing.T, backends ...jwtverify.Backend) {
 	t.Helper()
 	if len(backends) < 2 {
@@ -30,4 +33,18 @@ func Agree(t *testing.T, backends ...jwtverify.Backend) {
 			}
 		}
 	}
+	t.Run("wycheproof", func(t *testing.T) {
+		dir := wycheproofDir(t)
+		for _, name := range wycheproofFiles {
+			path := filepath.Join(dir, name)
+			first := runWycheproofFile(t, backends[0], path)
+			for _, b := range backends[1:] {
+				for i, v := range runWycheproofFile(t, b, path) {
+					if v.got != first[i].got {
+						t.Errorf("%s tcId %d: %s accepts it %v, %s %v", name, v.tcID, backends[0].Name(), first[i].got, b.Name(), v.got)
+					}
+				}
+			}
+		}
+	})
 }

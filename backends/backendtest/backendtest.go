@@ -1,8 +1,11 @@
 // Package backendtest is the conformance suite every jwtverify.Backend must
 // pass: every algorithm, every rejection class with the hostile inputs that
-// produce it, and the published vectors of RFC 7515 and RFC 8037. Because
-// each case names the one class it expects, two backends that pass give the
-// same verdict and class for every case; Agree checks that directly too.
+// produce it, signature edge cases (PSS salt lengths, out-of-range RSA,
+// ECDSA and Ed25519 values, lenient PKCS #1 encodings), and the published
+// vectors of RFC 7515 and RFC 8037; Wycheproof adds Project Wycheproof's
+// vectors when a copy is at hand. Because each case names the one class it
+// expects, two backends that pass give the same verdict and class for
+// every case; Agree checks that directly too.
 package backendtest
 
 import (
@@ -411,7 +414,7 @@ func (f *Fixture) Cases() []Case {
 
 	// keys_unavailable
 	add("keys_unavailable/source-down", es, jwtverify.ErrKeysUnavailable, func(cfg *jwtverify.Config) { cfg.Keys = downSource{cfg.Keys} })
-	return cases
+	return append(cases, f.edgeCases(c)...)
 }
 
 // publicOnly is the fixture's key set without the HMAC key.

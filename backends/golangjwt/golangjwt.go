@@ -2,12 +2,18 @@
 // github.com/golang-jwt/jwt/v5: that library's signing methods check the
 // signatures, and jwtverify's shared core does everything else.
 //
+// RSA-PSS uses signing methods of this package's own, which require the
+// salt to be as long as the hash (RFC 7518 §3.5); golang-jwt's
+// SigningMethodPS256 etc. accept any salt length.
+//
 // Only the signing methods are used, not jwt.Parse: the parser's own rules
 // (lenient base64, last-wins duplicate members, its claim validation) would
 // make this backend accept what the other backends refuse.
 package golangjwt
 
 import (
+	"crypto"
+	"crypto/rsa"
 	"errors"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -52,11 +58,11 @@ func method(alg string) jwt.SigningMethod {
 	case "RS512":
 		return jwt.SigningMethodRS512
 	case "PS256":
-		return jwt.SigningMethodPS256
+		return ps256
 	case "PS384":
-		return jwt.SigningMethodPS384
+		return ps384
 	case "PS512":
-		return jwt.SigningMethodPS512
+		return ps512
 	case "ES256":
 		return jwt.SigningMethodES256
 	case "ES384":
@@ -73,4 +79,24 @@ func method(alg string) jwt.SigningMethod {
 		return jwt.SigningMethodHS512
 	}
 	return nil
+}
+
+// The RSA-PSS methods, with the salt as long as the hash on verification
+// as RFC 7518 §3.5 requires. golang-jwt's own SigningMethodPS256 etc.
+// verify with rsa.PSSSaltLengthAuto, which accepts a salt of any length;
+// these are separate values, so golang-jwt's globals are left as they are.
+// Never modified.
+var (
+	saltEqualsHash = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
+	ps256          = pss("PS256", crypto.SHA256)
+	ps384          = pss("PS384", crypto.SHA384)
+	ps512          = pss("PS512", crypto.SHA512)
+)
+
+func pss(name string, h crypto.Hash) *jwt.SigningMethodRSAPSS {
+	return &jwt.SigningMethodRSAPSS{
+		SigningMethodRSA: &jwt.SigningMethodRSA{Name: name, Hash: h},
+		Options:          saltEqualsHash,
+		VerifyOptions:    saltEqualsHash,
+	}
 }

@@ -10,3 +10,7 @@ import (
 func TestConformance(t *testing.T) {
 	backendtest.Run(t, golangjwt.Backend{})
 }
+
+func TestWycheproof(t *testing.T) {
+	backendtest.Wycheproof(t, golangjwt.Backend{})
+}

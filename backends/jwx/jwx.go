@@ -1,12 +1,19 @@
 // Package jwx is the jwtverify backend built on
 // github.com/lestrrat-go/jwx/v2: that library's JWS verifiers check the
-// signatures, and jwtverify's shared core does everything else.
+// signatures, and jwtverify's shared core does everything else. RSA-PSS is
+// the exception: jwx accepts PSS salts of any length, so this package
+// checks PS256/384/512 itself with crypto/rsa, salt as long as the hash
+// (RFC 7518 §3.5).
 //
 // Only the jws verifiers are used, not jws.Parse or jwt.Parse, whose own
 // decoding rules would differ from the other backends'.
 package jwx
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"unsafe"
 
@@ -24,9 +31,10 @@ type Backend struct {
 
 var _ jwtverify.Backend = (*Backend)(nil)
 
-// NewBackend returns a Backend with a jwx verifier for every algorithm
-// jwtverify supports, looked up once so that verification never takes the
-// lock of jwx's global verifier registry.
+// NewBackend returns a Backend with a verifier for every algorithm
+// jwtverify supports: jwx's, looked up once so that verification never
+// takes the lock of jwx's global verifier registry, and this package's own
+// for RSA-PSS.
 func NewBackend() (*Backend, error) {
 	b := &Backend{verifiers: make(map[string]jws.Verifier)}
 	for _, alg := range jwtverify.Algorithms() {
@@ -36,7 +44,43 @@ func NewBackend() (*Backend, error) {
 		}
 		b.verifiers[alg] = v
 	}
+	b.verifiers["PS256"] = newPSS(crypto.SHA256)
+	b.verifiers["PS384"] = newPSS(crypto.SHA384)
+	b.verifiers["PS512"] = newPSS(crypto.SHA512)
 	return b, nil
+}
+
+// pssVerifier checks RSA-PSS signatures itself, with the salt as long as
+// the hash as RFC 7518 §3.5 requires: jwx v2's own PS256/384/512 verifier
+// passes nil options to rsa.VerifyPSS, which accepts a salt of any length,
+// and has no setting to change that.
+type pssVerifier struct {
+	hash crypto.Hash
+	opts rsa.PSSOptions
+}
+
+var errKey = errors.New("jwx: RSA-PSS needs an *rsa.PublicKey")
+
+func newPSS(h crypto.Hash) *pssVerifier {
+	return &pssVerifier{hash: h, opts: rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}}
+}
+
+// Verify implements jws.Verifier for the keys Core hands to backends.
+func (v *pssVerifier) Verify(payload, sig []byte, key any) error {
+	pub, ok := key.(*rsa.PublicKey)
+	if !ok {
+		return errKey
+	}
+	switch v.hash {
+	case crypto.SHA256:
+		d := sha256.Sum256(payload)
+		return rsa.VerifyPSS(pub, v.hash, d[:], sig, &v.opts)
+	case crypto.SHA384:
+		d := sha512.Sum384(payload)
+		return rsa.VerifyPSS(pub, v.hash, d[:], sig, &v.opts)
+	}
+	d := sha512.Sum512(payload)
+	return rsa.VerifyPSS(pub, v.hash, d[:], sig, &v.opts)
 }
 
 // New returns a verifier for cfg that uses this backend. Errors wrap

@@ -14,3 +14,11 @@ func TestConformance(t *testing.T) {
 	}
 	backendtest.Run(t, b)
 }
+
+func TestWycheproof(t *testing.T) {
+	b, err := jwx.NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	backendtest.Wycheproof(t, b)
+}
