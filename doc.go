@@ -33,7 +33,9 @@
 // The verifier accepts only the compact serialization of a JWS with three
 // strict base64url segments (no padding, whitespace or non-canonical
 // trailing bits); a header and payload that are each exactly one JSON object
-// in valid UTF-8 with no duplicate member names at any depth; an algorithm
+// in valid UTF-8 with no two member names at any depth that are equal or
+// that encoding/json would match to one struct field (sub and Sub, or sub
+// and "\u017fub"); an algorithm
 // from the allowlist (never "none", in any spelling); a key selected from
 // the configured source by kid and of the algorithm's own type (an HMAC
 // algorithm is never keyed with a public key's bytes); and a signature of

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	"github.com/jwtverify/jwtverify/internal/ed25519pt"
 )
@@ -37,13 +38,16 @@ type keyData struct {
 }
 
 // NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at
-// least [MinRSABits] bits with an odd public exponent between 3 and 2^31-1,
-// an *ecdsa.PublicKey on P-256, P-384 or P-521 whose point lies on the
-// curve, or an ed25519.PublicKey of 32 bytes encoding a curve point of
-// large order (small-order keys let anyone forge signatures). id is the key id ("" for
-// none). alg, when not "", restricts the key to that algorithm, which must
-// suit the key; it cannot be an HMAC algorithm. Errors wrap
-// [ErrInvalidConfig] and say nothing about the key material.
+// least [MinRSABits] bits with an odd public exponent between 3 and 2^31-1
+// and a modulus with no prime factor below 168 and without the ROCA
+// fingerprint (CVE-2017-15361: such a key's private key can be computed
+// from it), an *ecdsa.PublicKey on P-256, P-384 or P-521 whose point lies
+// on the curve, or an ed25519.PublicKey of 32 bytes encoding a curve point
+// of large order (small-order keys let anyone forge signatures). id is the
+// key id ("" for none). alg, when not "", restricts the key to that
+// algorithm, which must suit the key; it cannot be an HMAC algorithm.
+// Errors wrap [ErrInvalidConfig], give the reason and say nothing about
+// the key material.
 func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
 	d := &keyData{id: id, alg: alg, pub: pub}
 	switch p := pub.(type) {
@@ -54,11 +58,14 @@ func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
 		if bits := p.N.BitLen(); bits < MinRSABits {
 			return Key{}, fmt.Errorf("%w: RSA key of %d bits; at least %d required", ErrInvalidConfig, bits, MinRSABits)
 		}
-		if p.N.Bit(0) == 0 {
-			return Key{}, fmt.Errorf("%w: RSA modulus is even", ErrInvalidConfig)
-		}
 		if p.E < 3 || p.E > 1<<31-1 || p.E%2 == 0 {
 			return Key{}, fmt.Errorf("%w: RSA public exponent must be odd and between 3 and 2^31-1", ErrInvalidConfig)
+		}
+		switch smallFactor, roca := rsaModulusFlaws(p.N); {
+		case smallFactor:
+			return Key{}, fmt.Errorf("%w: RSA modulus has a prime factor below 168", ErrInvalidConfig)
+		case roca:
+			return Key{}, fmt.Errorf("%w: RSA modulus has the ROCA fingerprint (CVE-2017-15361, Infineon RSALib): its private key can be computed from it; replace the key", ErrInvalidConfig)
 		}
 		// Keep a private copy so later changes by the caller cannot race.
 		d.pub = &rsa.PublicKey{N: new(big.Int).Set(p.N), E: p.E}
@@ -106,6 +113,59 @@ func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
 		return Key{}, err
 	}
 	return Key{d}, nil
+}
+
+// rsaModulusFlaws reports whether the positive modulus n has a prime factor
+// below 168 (so an even one does), and whether it has the fingerprint of
+// the keys Infineon's RSALib generated (Nemec et al., "The Return of
+// Coppersmith's Attack", CCS 2017): their primes are k*M + (65537^a mod M),
+// M a primorial, so modulo every prime p below 168 n is a power of 65537.
+// This is the published test; a modulus of random primes passes it with a
+// probability of about 2^-27.8 (1 in 239 million), a sound key refused.
+func rsaModulusFlaws(n *big.Int) (smallFactor, roca bool) {
+	primes := [...]uint{2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+		73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167}
+	words := n.Bits()
+	roca = true
+	for i := 0; i < len(primes); {
+		// n mod m, m a product of primes that fits in a word, then n mod
+		// each of them: a few passes over n instead of one per prime.
+		m, j := uint(1), i
+		for ; j < len(primes); j++ {
+			hi, lo := bits.Mul(m, primes[j])
+			if hi != 0 {
+				break
+			}
+			m = lo
+		}
+		var r uint
+		for k := len(words) - 1; k >= 0; k-- {
+			r = bits.Rem(r, uint(words[k]), m)
+		}
+		for ; i < j; i++ {
+			p := primes[i]
+			rp := r % p
+			if rp == 0 {
+				return true, false
+			}
+			roca = roca && powerOf(rp, 65537%p, p)
+		}
+	}
+	return false, roca
+}
+
+// powerOf reports whether x is a power of g modulo the prime p, for x and g
+// in 1…p-1: whether the walk 1, g, g², … meets x before it returns to 1.
+func powerOf(x, g, p uint) bool {
+	y := uint(1)
+	for {
+		if y == x {
+			return true
+		}
+		if y = y * g % p; y == 1 {
+			return false
+		}
+	}
 }
 
 // NewSecretKey returns an HMAC Key for a copy of secret. The secret must be

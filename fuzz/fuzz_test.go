@@ -322,7 +322,8 @@ func reference(alg, header, payload string, now time.Time, leeway time.Duration)
 
 // strictDecode decodes one JSON object with encoding/json and refuses what
 // the library's rules refuse and encoding/json would let through:
-// duplicate names (at any depth), invalid UTF-8, trailing data.
+// duplicate names and names equal under case folding (at any depth),
+// invalid UTF-8, trailing data.
 func strictDecode(s string, v *map[string]any) error {
 	if !utf8.ValidString(s) {
 		return errors.New("invalid UTF-8")
@@ -339,15 +340,17 @@ func strictDecode(s string, v *map[string]any) error {
 		return errors.New("not an object")
 	}
 	if dupes(json.NewDecoder(strings.NewReader(s))) {
-		return errors.New("duplicate member")
+		return errors.New("duplicate member, or two equal under case folding")
 	}
 	return nil
 }
 
-// dupes walks the token stream and reports a repeated name in any object.
+// dupes walks the token stream and reports, in any object, two names that
+// encoding/json would decode into one struct field: equal, or equal under
+// strings.EqualFold (the folding encoding/json applies to field names).
 func dupes(dec *json.Decoder) bool {
 	type frame struct {
-		names map[string]bool
+		names []string
 		isObj bool
 		key   bool // the next string token is a name
 	}
@@ -368,7 +371,7 @@ func dupes(dec *json.Decoder) bool {
 				if top != nil && top.isObj {
 					top.key = true
 				}
-				stack = append(stack, &frame{names: map[string]bool{}, isObj: true, key: true})
+				stack = append(stack, &frame{isObj: true, key: true})
 				continue
 			case '[':
 				if top != nil && top.isObj {
@@ -382,10 +385,12 @@ func dupes(dec *json.Decoder) bool {
 			}
 		case string:
 			if top != nil && top.isObj && top.key {
-				if top.names[x] {
-					return true
+				for _, name := range top.names {
+					if strings.EqualFold(name, x) {
+						return true
+					}
 				}
-				top.names[x] = true
+				top.names = append(top.names, x)
 				top.key = false
 				continue
 			}
@@ -517,4 +522,26 @@ func TestAllocBounded(t *testing.T) {
 		t.Errorf("allocation on every call passed: %d bytes, ok=%v", grew, ok)
 	}
 	_ = sink
+}
+
+// TestStrictDecodeRefusesFolding: the reference FuzzResign trusts refuses
+// what the core refuses as duplicates, so a core that let a folded pair
+// through would be caught.
+func TestStrictDecodeRefusesFolding(t *testing.T) {
+	for _, s := range []string{
+		`{"sub":"a","sub":"b"}`,
+		`{"sub":"a","Sub":"b"}`,
+		`{"sub":"a","\u017fub":"b"}`,
+		`{"kid":"a","\u212aid":"b"}`,
+		`{"x":[{"role":"a","ROLE":"b"}]}`,
+	} {
+		var v map[string]any
+		if err := strictDecode(s, &v); err == nil {
+			t.Errorf("strictDecode(%s) = nil, want a refusal", s)
+		}
+	}
+	var v map[string]any
+	if err := strictDecode(`{"sub":"a","sup":"b","x":{"sub":1}}`, &v); err != nil {
+		t.Errorf("strictDecode of distinct names: %v", err)
+	}
 }

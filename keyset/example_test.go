@@ -32,8 +32,8 @@ func ExampleParseJWKS() {
 	fmt.Println(err)
 	// Output:
 	// usable: sig-1 [ES256]
-	// skipped: key 1: invalid key: JWK use is not sig
-	// skipped: key 2: unsupported key: OKP curve is not supported
+	// skipped: key 1 (kid "enc-1"): invalid key: JWK use "enc" is not sig
+	// skipped: key 2 (kid "ed448"): unsupported key: OKP curve is not supported
 	// sig-1 <nil>
 	// unknown_key: no key has the token's kid
 }

@@ -15,18 +15,23 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/cache"
 	"github.com/jwtverify/jwtverify/internal/b64url"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
+	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
 // Errors of the parsers. Their text never contains key material.
 var (
-	// ErrInvalidKey reports key material that is malformed, weak (RSA under
-	// 2048 bits, a bad exponent), off its curve, private, or not meant for
-	// signature verification.
+	// ErrInvalidKey reports key material that is malformed (an RSA n or e
+	// with leading zero octets, short EC coordinates), weak (RSA under 2048
+	// bits, a bad exponent, a modulus with a small factor or the ROCA
+	// fingerprint), off its curve, private, or not meant for signature
+	// verification.
 	ErrInvalidKey = errors.New("invalid key")
 	// ErrUnsupportedKey reports a well-formed key of a type or curve this
 	// library does not verify with (Ed448, X25519, post-quantum AKP, ...).
@@ -96,8 +101,10 @@ func newPublic(id, alg string, pub any) (jwtverify.Key, error) {
 	k, err := jwtverify.NewPublicKey(id, alg, pub)
 	if err != nil {
 		if errors.Is(err, jwtverify.ErrInvalidConfig) {
-			// Re-label: the key, not the caller's configuration, is at fault.
-			return jwtverify.Key{}, fmt.Errorf("%w: %s", ErrInvalidKey, errors.Unwrap(err).Error())
+			// Re-label: the key, not the caller's configuration, is at
+			// fault. The reason stays.
+			reason := strings.TrimPrefix(err.Error(), jwtverify.ErrInvalidConfig.Error()+": ")
+			return jwtverify.Key{}, fmt.Errorf("%w: %s", ErrInvalidKey, reason)
 		}
 		return jwtverify.Key{}, err
 	}
@@ -113,17 +120,20 @@ type jwk struct {
 }
 
 // ParseJWK parses one public JWK (RFC 7517) for signature verification:
-// kty RSA (at least 2048 bits, odd exponent from 3 to 2^31-1), EC (P-256,
-// P-384, P-521; coordinates of full length, point on the curve) or OKP
-// (Ed25519). The JSON must be strict: one object, valid UTF-8, no duplicate
-// members, members of the right types. Refused with ErrInvalidKey: a key
+// kty RSA (n and e in the minimum number of octets, RFC 7518 §6.3.1; the
+// checks of jwtverify.NewPublicKey), EC (P-256, P-384, P-521; x and y of
+// the curve's full length, leading zero octets kept, RFC 7518 §6.2.1; point
+// on the curve) or OKP (Ed25519). The JSON must be strict: one object,
+// valid UTF-8, no two member names equal or equal under case folding,
+// members of the right types. Refused with ErrInvalidKey: a key
 // with private members (d, p, q, dp, dq, qi, oth), "use" other than "sig",
 // "key_ops" without "verify", an alg that does not suit the key, and
 // symmetric ("oct") keys, which belong in jwtverify.NewSecretKey, never in
 // a public key set. Refused with ErrUnsupportedKey: other key types and
 // curves, and algorithms outside jwtverify.Algorithms.
 func ParseJWK(data []byte) (jwtverify.Key, error) {
-	return parseCached(data, nil)
+	var j jwk
+	return j.parse(data, nil)
 }
 
 func (j *jwk) member(name, value []byte) error {
@@ -187,7 +197,7 @@ func (j *jwk) key() (jwtverify.Key, error) {
 	case j.private:
 		return jwtverify.Key{}, invalid("JWK carries private key members; publish only public keys")
 	case j.use != "" && j.use != "sig":
-		return jwtverify.Key{}, invalid("JWK use is not sig")
+		return jwtverify.Key{}, invalid("JWK use %s is not sig", bounded(j.use))
 	case j.hasKeyOps && !slices.Contains(j.keyOps, "verify"):
 		return jwtverify.Key{}, invalid("JWK key_ops does not include verify")
 	}
@@ -201,6 +211,9 @@ func (j *jwk) key() (jwtverify.Key, error) {
 		e, err2 := b64url.DecodeString(j.e)
 		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 {
 			return jwtverify.Key{}, invalid("RSA JWK needs n and e in base64url")
+		}
+		if n[0] == 0 || e[0] == 0 {
+			return jwtverify.Key{}, invalid("RSA JWK n or e has a leading zero octet: RFC 7518 §6.3.1 requires the minimum number of octets")
 		}
 		if len(e) > 4 {
 			return jwtverify.Key{}, invalid("RSA public exponent too large")
@@ -227,8 +240,13 @@ func (j *jwk) key() (jwtverify.Key, error) {
 		size := (curve.Params().BitSize + 7) / 8
 		x, err1 := b64url.DecodeString(j.x)
 		y, err2 := b64url.DecodeString(j.y)
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return jwtverify.Key{}, invalid("EC JWK needs x and y of %d bytes in base64url", size)
+		if err1 != nil || err2 != nil {
+			return jwtverify.Key{}, invalid("EC JWK needs x and y in base64url")
+		}
+		if len(x) != size || len(y) != size {
+			// RFC 7518 §6.2.1.2: the full length, leading zero octets
+			// included; a shorter one is a different encoding of the point.
+			return jwtverify.Key{}, invalid("EC JWK x and y must be %d bytes each, the full length of %s with leading zero octets kept (RFC 7518 §6.2.1.2); got %d and %d", size, j.crv, len(x), len(y))
 		}
 		point := append(append([]byte{4}, x...), y...)
 		p, err := ecdsa.ParseUncompressedPublicKey(curve, point)
@@ -257,10 +275,19 @@ func (j *jwk) key() (jwtverify.Key, error) {
 
 // ParseJWKS parses a JWK Set (RFC 7517 §5): a strict JSON object whose
 // "keys" member is an array of at most MaxKeys JWKs. Keys that ParseJWK
-// refuses are skipped and reported in skipped (with their index and kid),
-// so one odd key never takes down the set. Two keys that share a kid are
-// both skipped unless they are the same key. err is non-nil when the
-// document itself is malformed or no usable key remains.
+// refuses are skipped and reported in skipped, so one odd key never takes
+// down the set: each error wraps ErrInvalidKey or ErrUnsupportedKey and
+// names the key by its index in the array and its kid, as in
+// `key 1 (kid "enc-1"): invalid key: JWK use "enc" is not sig`. Two keys
+// that share a kid are both skipped, and both reported, unless they are
+// the same key. err is non-nil when the document itself is malformed or
+// no usable key remains; then it gives the reasons of the first 8 skipped
+// keys and the number of the others.
+//
+// Values from the document (kid, use) are quoted with Go escapes and cut
+// to 32 bytes ("..." after the closing quote marks a cut), so an error or
+// a log line holds no control character and no more than a bounded part
+// of what the server sent.
 func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 	return parseJWKS(data, MaxKeys, nil)
 }
@@ -295,45 +322,87 @@ func parseJWKS(data []byte, maxKeys int, c *cache.Keys) (keys []jwtverify.Key, s
 	case !hasKeys:
 		return nil, nil, invalid("JWKS has no keys member")
 	}
-	ids := make(map[string]int) // kid -> index in keys, or -1 once ambiguous
+	type entry struct {
+		key   jwtverify.Key
+		label string // names the key in a skip reason
+	}
+	var entries []entry
+	ids := make(map[string]int) // kid -> index in entries, or -1 once ambiguous
 	for i, r := range raw {
-		k, err := parseCached(r, c)
+		var j jwk
+		k, err := j.parse(r, c)
+		label := keyLabel(i, j.kid)
 		if err != nil {
-			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
+			skipped = append(skipped, fmt.Errorf("%s: %w", label, err))
 			continue
 		}
 		if id := k.ID(); id != "" {
 			if at, dup := ids[id]; dup {
-				if at >= 0 && sameKey(keys[at], k) {
+				if at >= 0 && sameKey(entries[at].key, k) {
 					continue
 				}
-				skipped = append(skipped, fmt.Errorf("key %d: %w: kid %q is used by different keys", i, ErrInvalidKey, id))
 				if at >= 0 {
-					keys[at] = jwtverify.Key{}
+					// The first key of the kid goes too; its reason comes first.
+					skipped = append(skipped, fmt.Errorf("%s: %w: kid is used by different keys", entries[at].label, ErrInvalidKey))
+					entries[at].key = jwtverify.Key{}
 				}
+				skipped = append(skipped, fmt.Errorf("%s: %w: kid is used by different keys", label, ErrInvalidKey))
 				ids[id] = -1
 				continue
 			}
-			ids[id] = len(keys)
+			ids[id] = len(entries)
 		}
-		keys = append(keys, k)
+		entries = append(entries, entry{k, label})
 	}
-	out := keys[:0]
-	for _, k := range keys {
-		if k != (jwtverify.Key{}) {
-			out = append(out, k)
+	for _, e := range entries {
+		if e.key != (jwtverify.Key{}) {
+			keys = append(keys, e.key)
 		}
 	}
-	if len(out) == 0 {
-		return nil, skipped, invalid("JWKS has no usable key (%d skipped)", len(skipped))
+	switch {
+	case len(keys) > 0:
+		return keys, skipped, nil
+	case len(skipped) == 0:
+		return nil, nil, invalid("JWKS has no usable key: its keys array is empty")
 	}
-	return out, skipped, nil
+	const shown = 8
+	var why strings.Builder
+	for i, e := range skipped[:min(len(skipped), shown)] {
+		if i > 0 {
+			why.WriteString("; ")
+		}
+		why.WriteString(e.Error())
+	}
+	if len(skipped) > shown {
+		fmt.Fprintf(&why, "; and %d more", len(skipped)-shown)
+	}
+	return nil, skipped, invalid("JWKS has no usable key: %s", why.String())
 }
 
-// parseCached parses one JWK, taking the built key from c when c holds
-// one with the same digest.
-func parseCached(data []byte, c *cache.Keys) (jwtverify.Key, error) {
-	var j jwk
+// keyLabel names the JWK at index i of a set in an error: its index and,
+// when it has one, its kid, bounded.
+func keyLabel(i int, kid string) string {
+	if kid == "" {
+		return "key " + strconv.Itoa(i)
+	}
+	return "key " + strconv.Itoa(i) + " (kid " + bounded(kid) + ")"
+}
+
+// bounded quotes s, a value from a key document, for an error: Go-quoted
+// (no control characters or newlines get through) and cut at a rune
+// boundary to at most 32 bytes, a cut marked by "..." after the quote.
+func bounded(s string) string {
+	s, cut := redact.Truncate(s, 32)
+	if cut {
+		return strconv.Quote(s) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// parse reads data into j and builds its key, taking it from c when c
+// holds one with the same digest. j.kid is set even when the key is
+// refused, unless data is not a strict JSON object with a string kid.
+func (j *jwk) parse(data []byte, c *cache.Keys) (jwtverify.Key, error) {
 	if err := jsonx.Object(data, j.member); err != nil {
 		if errors.Is(err, ErrInvalidKey) {
 			return jwtverify.Key{}, err

@@ -2,17 +2,24 @@ package keyset_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/mint"
@@ -106,7 +113,7 @@ func TestParseJWK(t *testing.T) {
 		"ec-521":       {jwkOf(t, &ks.P521.PublicKey, "a", ""), "ES512"},
 		"ed25519":      {jwkOf(t, ks.Ed25519.Public(), "a", "EdDSA"), "EdDSA"},
 		"x5c-ignored":  {jwkOf(t, rsaPub, "a", "", "x5c", []string{"AAAA"}), "RS256 RS384 RS512 PS256 PS384 PS512"},
-		"unknown-memb": {jwkOf(t, rsaPub, "a", "", "KTY", "oct"), "RS256 RS384 RS512 PS256 PS384 PS512"},
+		"unknown-memb": {jwkOf(t, rsaPub, "a", "", "ext", true, "x5t", "AAAA"), "RS256 RS384 RS512 PS256 PS384 PS512"},
 	}
 	for name, tt := range valid {
 		k, err := keyset.ParseJWK(tt.data)
@@ -152,8 +159,12 @@ func TestParseJWK(t *testing.T) {
 		"no-kty":         []byte(`{"n":"AQAB"}`),
 		"kty-number":     []byte(`{"kty":1}`),
 		"duplicate-kty":  []byte(`{"kty":"RSA","kty":"EC"}`),
-		"not-object":     []byte(`[]`),
-		"trailing":       append(jwkOf(t, rsaPub, "a", ""), 'x'),
+		// A decoder that matches names without regard to case (encoding/json
+		// into a struct) would read kty "oct" here.
+		"case-folded-kty": jwkOf(t, rsaPub, "a", "", "KTY", "oct"),
+		"kelvin-kty":      jwkOf(t, rsaPub, "a", "", "\u212aty", "oct"),
+		"not-object":      []byte(`[]`),
+		"trailing":        append(jwkOf(t, rsaPub, "a", ""), 'x'),
 	}
 	for name, data := range invalid {
 		if _, err := keyset.ParseJWK(data); !errors.Is(err, keyset.ErrInvalidKey) {
@@ -202,8 +213,8 @@ func TestParseJWKS(t *testing.T) {
 		t.Fatalf("duplicate identical key: %d keys, %v", len(keys), err)
 	}
 	keys, skipped, err = keyset.ParseJWKS(set(a, b, a2))
-	if err != nil || len(keys) != 1 || keys[0].ID() != "b" || len(skipped) != 1 {
-		t.Fatalf("ambiguous kid: %d keys, %v, %v", len(keys), skipped, err)
+	if err != nil || len(keys) != 1 || keys[0].ID() != "b" || len(skipped) != 2 {
+		t.Fatalf("ambiguous kid: %d keys, %v, %v; want 1 key, both keys of kid a skipped", len(keys), skipped, err)
 	}
 
 	many := make([]json.RawMessage, keyset.MaxKeys+1)
@@ -290,5 +301,175 @@ func TestStaticSelection(t *testing.T) {
 	}
 	if _, err := keyset.NewStatic(jwtverify.Key{}); !errors.Is(err, jwtverify.ErrInvalidConfig) {
 		t.Errorf("NewStatic(zero key) = %v", err)
+	}
+}
+
+// TestJWKMinimalOctets: RSA n and e are Base64urlUInt values, which RFC
+// 7518 §2 and §6.3.1 require in the minimum number of octets; EC x and y
+// are the other way round, always the full length of the curve (§6.2.1.2).
+func TestJWKMinimalOctets(t *testing.T) {
+	ks := testkeys.Load()
+	rsaPub := &ks.RSA1.PublicKey
+	for name, data := range map[string][]byte{
+		"n-leading-zero":  jwkOf(t, rsaPub, "a", "", "n", b64(append([]byte{0}, rsaPub.N.Bytes()...))),
+		"e-leading-zero":  jwkOf(t, rsaPub, "a", "", "e", b64([]byte{0, 1, 0, 1})),
+		"e-two-zeros":     jwkOf(t, rsaPub, "a", "", "e", b64([]byte{0, 0, 1, 0, 1})),
+		"e-zero":          jwkOf(t, rsaPub, "a", "", "e", "AA"),
+		"n-only-zero-pad": jwkOf(t, rsaPub, "a", "", "n", b64(append(make([]byte, 3), rsaPub.N.Bytes()...))),
+	} {
+		_, err := keyset.ParseJWK(data)
+		if !errors.Is(err, keyset.ErrInvalidKey) || !strings.Contains(err.Error(), "leading zero octet") {
+			t.Errorf("%s: ParseJWK() = %v, want ErrInvalidKey for a leading zero octet", name, err)
+		}
+	}
+
+	// A P-256 key whose x starts with a zero octet, as 1 in 256 do.
+	var x, y []byte
+	var m map[string]any
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(jwkOf(t, &k.PublicKey, "a", ""), &m)
+		x, _ = base64.RawURLEncoding.DecodeString(m["x"].(string))
+		y, _ = base64.RawURLEncoding.DecodeString(m["y"].(string))
+		if x[0] == 0 {
+			break
+		}
+	}
+	full, _ := json.Marshal(m)
+	if _, err := keyset.ParseJWK(full); err != nil {
+		t.Fatalf("x with its leading zero octet kept: %v", err)
+	}
+	for name, xy := range map[string][2][]byte{
+		"x-zero-stripped": {x[1:], y},
+		"y-short":         {x, y[1:]},
+		"x-extra-zero":    {append([]byte{0}, x...), y},
+	} {
+		m["x"], m["y"] = b64(xy[0]), b64(xy[1])
+		data, _ := json.Marshal(m)
+		_, err := keyset.ParseJWK(data)
+		if !errors.Is(err, keyset.ErrInvalidKey) || !strings.Contains(err.Error(), "must be 32 bytes each, the full length of P-256") {
+			t.Errorf("%s: ParseJWK() = %v, want ErrInvalidKey saying x and y are full length", name, err)
+		}
+	}
+}
+
+// TestJWKSSkipReasons: a set with no usable key says why each key was
+// skipped, each key named by index and bounded kid; the list is bounded;
+// the reasons are those of skipped, and of a Remote's RefreshEvent.
+func TestJWKSSkipReasons(t *testing.T) {
+	ks := testkeys.Load()
+	set := func(keys ...[]byte) []byte {
+		raw := make([]json.RawMessage, len(keys))
+		for i, k := range keys {
+			raw[i] = k
+		}
+		data, _ := json.Marshal(map[string]any{"keys": raw})
+		return data
+	}
+	k1 := jwkOf(t, &ks.RSA1.PublicKey, "k1", "", "use", "jwt-svid")
+	k2a := jwkOf(t, &ks.RSA1.PublicKey, "k2", "")
+	k2b := jwkOf(t, &ks.P256.PublicKey, "k2", "")
+	noKid := jwkOf(t, &ks.RSA1024.PublicKey, "", "")
+	data := set(k1, k2a, noKid, k2b)
+	_, skipped, err := keyset.ParseJWKS(data)
+	if !errors.Is(err, keyset.ErrInvalidKey) {
+		t.Fatalf("ParseJWKS = %v, want ErrInvalidKey", err)
+	}
+	want := []string{
+		`key 0 (kid "k1"): invalid key: JWK use "jwt-svid" is not sig`,
+		`key 2: invalid key: RSA key of 1024 bits; at least 2048 required`,
+		`key 1 (kid "k2"): invalid key: kid is used by different keys`,
+		`key 3 (kid "k2"): invalid key: kid is used by different keys`,
+	}
+	if len(skipped) != len(want) {
+		t.Fatalf("skipped = %q, want %q", skipped, want)
+	}
+	for i, w := range want {
+		if skipped[i].Error() != w || !errors.Is(skipped[i], keyset.ErrInvalidKey) {
+			t.Errorf("skipped[%d] = %q, want %q", i, skipped[i], w)
+		}
+	}
+	if got, w := err.Error(), "invalid key: JWKS has no usable key: "+strings.Join(want, "; "); got != w {
+		t.Errorf("ParseJWKS error\n%s\nwant\n%s", got, w)
+	}
+
+	// Hostile kids and use values: long, multi-byte at the cut, control
+	// characters. The error keeps 32 bytes of each, Go-quoted.
+	longKid := strings.Repeat("a", 31) + "é" + strings.Repeat("b", 10000)
+	var bad [][]byte
+	bad = append(bad, jwkOf(t, &ks.RSA1.PublicKey, longKid, "", "use", "x\n"+strings.Repeat("u", 5000)))
+	bad = append(bad, jwkOf(t, &ks.RSA1.PublicKey, "line\nbreak\x1b[31m", "", "use", "enc"))
+	for i := 0; i < 18; i++ {
+		bad = append(bad, jwkOf(t, &ks.RSA1.PublicKey, fmt.Sprintf("enc-%d", i), "", "use", "enc"))
+	}
+	_, skipped, err = keyset.ParseJWKS(set(bad...))
+	if err == nil || len(skipped) != 20 {
+		t.Fatalf("ParseJWKS = %d skipped, %v", len(skipped), err)
+	}
+	msg := err.Error()
+	for _, w := range []string{
+		`key 0 (kid "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"...): invalid key: JWK use "x\nuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"... is not sig`,
+		`key 1 (kid "line\nbreak\x1b[31m"): invalid key: JWK use "enc" is not sig`,
+		`key 7 (kid "enc-5"): `,
+		`; and 12 more`,
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q lacks %q", msg, w)
+		}
+	}
+	if strings.Contains(msg, "enc-6") || strings.ContainsAny(msg, "\n\x1b") || !utf8.ValidString(msg) || len(msg) > 1200 {
+		t.Errorf("error is not bounded or not escaped (%d bytes): %q", len(msg), msg)
+	}
+
+	// A Remote reports the same reasons, in its event and its error.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	var ev keyset.RefreshEvent
+	r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{OnRefresh: func(e keyset.RefreshEvent) { ev = e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	refreshErr := r.Refresh(context.Background())
+	if len(ev.Skipped) != len(want) {
+		t.Fatalf("RefreshEvent.Skipped = %q, want %q", ev.Skipped, want)
+	}
+	for i, w := range want {
+		if ev.Skipped[i].Error() != w {
+			t.Errorf("RefreshEvent.Skipped[%d] = %q, want %q", i, ev.Skipped[i], w)
+		}
+	}
+	if refreshErr == nil || !strings.Contains(refreshErr.Error(), strings.Join(want, "; ")) || ev.Err == nil || !strings.Contains(ev.Err.Error(), want[0]) {
+		t.Errorf("Refresh = %v, event error %v; want the reasons", refreshErr, ev.Err)
+	}
+}
+
+// TestKeyErrorsKeepReason: a key jwtverify.NewPublicKey refuses is
+// ErrInvalidKey from every parser, with NewPublicKey's reason.
+func TestKeyErrorsKeepReason(t *testing.T) {
+	ks := testkeys.Load()
+	rsaPub := &ks.RSA1.PublicKey
+	even := &rsa.PublicKey{N: new(big.Int).Lsh(rsaPub.N, 1), E: 65537}
+	for name, tt := range map[string]struct {
+		parse  func() error
+		reason string
+	}{
+		"pem-weak": {func() error { _, err := keyset.ParsePEM(testkeys.PublicPEM(&ks.RSA1024.PublicKey)); return err }, "RSA key of 1024 bits; at least 2048 required"},
+		"pem-even": {func() error { _, err := keyset.ParsePEM(testkeys.PublicPEM(even)); return err }, "RSA modulus has a prime factor below 168"},
+		"jwk-weak": {func() error { _, err := keyset.ParseJWK(jwkOf(t, &ks.RSA1024.PublicKey, "a", "")); return err }, "RSA key of 1024 bits"},
+		"jwk-e-3":  {func() error { _, err := keyset.ParseJWK(jwkOf(t, rsaPub, "a", "", "e", b64([]byte{2}))); return err }, "RSA public exponent must be odd"},
+		"jwk-ed-zero": {func() error {
+			_, err := keyset.ParseJWK(jwkOf(t, ks.Ed25519.Public(), "a", "", "x", b64(append([]byte{1}, make([]byte, 31)...))))
+			return err
+		}, "Ed25519 key is not a curve point of large order"},
+		"jwk-alg": {func() error { _, err := keyset.ParseJWK(jwkOf(t, rsaPub, "a", "ES256")); return err }, "key algorithm ES256 does not suit the key"},
+	} {
+		err := tt.parse()
+		if !errors.Is(err, keyset.ErrInvalidKey) || errors.Is(err, jwtverify.ErrInvalidConfig) || !strings.HasPrefix(err.Error(), "invalid key: "+tt.reason) {
+			t.Errorf("%s: %v, want ErrInvalidKey with reason %q", name, err, tt.reason)
+		}
 	}
 }

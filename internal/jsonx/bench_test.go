@@ -23,3 +23,23 @@ func BenchmarkStdlibValid(b *testing.B) {
 		json.Valid(benchPayload)
 	}
 }
+
+// BenchmarkObjectNames measures the member-name check on its slower
+// paths: more than 16 members (a map of folded names) and non-ASCII names
+// (folded rune by rune for the prefilter).
+func BenchmarkObjectNames(b *testing.B) {
+	for name, in := range map[string][]byte{
+		"40-members": []byte(`{` + manyMembers(40) + `}`),
+		"non-ascii":  []byte(`{"rôle":"admin","ſcope":"read","Kid":"k","日本":{"σ":1,"é":2},"größe":3,"ñame":"x"}`),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := Object(in, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,15 +1,19 @@
 // Package jsonx is a strict JSON (RFC 8259) scanner for JOSE headers and
 // JWT claim sets. It accepts exactly one JSON object surrounded by optional
-// whitespace, in valid UTF-8, with no duplicate member names at any depth
-// (names compared after unescaping), no lone surrogate escapes, and nesting
-// no deeper than MaxDepth. It never allocates for documents whose objects
-// have at most 16 members each and whose member names carry no escapes.
+// whitespace, in valid UTF-8, with no two member names in one object, at
+// any depth, that encoding/json could take for the same struct field (see
+// [ErrCaseFold]; names compared after unescaping), no lone surrogate
+// escapes, and nesting no deeper than MaxDepth. It never allocates for
+// documents whose objects have at most 16 members each and whose member
+// names carry no escapes.
 //
 // The rules are stricter than encoding/json, which takes the last of
-// duplicate members, replaces invalid UTF-8 and lone surrogates with U+FFFD
-// and nests 10,000 levels deep. Two decoders that disagree on such inputs
-// would let two backends, or a verifier and the application behind it,
-// read different claims from one signed token.
+// duplicate members, matches member names to struct fields without regard
+// to case (so "sub" and "Sub" land in one field, the last one winning),
+// replaces invalid UTF-8 and lone surrogates with U+FFFD and nests 10,000
+// levels deep. Two decoders that disagree on such inputs would let two
+// backends, or a verifier and the application behind it, read different
+// claims from one signed token.
 package jsonx
 
 import (
@@ -17,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -32,12 +37,19 @@ var (
 	ErrDuplicate = errors.New("duplicate member name")
 	ErrUTF8      = errors.New("invalid UTF-8 or lone surrogate")
 	ErrDepth     = errors.New("JSON nested too deeply")
+
+	// ErrCaseFold reports two different member names of one object that
+	// encoding/json matches to one struct field: equal under Unicode simple
+	// case folding (bytes.EqualFold), such as "sub", "Sub", "SUB", "ſub"
+	// (U+017F) and "\u0053ub"; or "kid" and "\u212aid" (U+212A KELVIN SIGN).
+	ErrCaseFold = errors.New("member names equal under case folding")
 )
 
 type scanner struct {
 	data  []byte
 	pos   int
 	depth int
+	fold  []byte // scratch for folded names in objects of more than inlineNames members
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -90,7 +102,7 @@ func (s *scanner) value() error {
 	case c == '[':
 		return s.array(nil)
 	case c == '"':
-		_, _, _, err := s.str()
+		_, _, _, _, err := s.str()
 		return err
 	case c == 't':
 		return s.literal("true")
@@ -176,8 +188,9 @@ func hex4(d []byte) (rune, bool) {
 }
 
 // str validates the string starting at s.pos (an opening quote) and returns
-// the span of its contents and whether it contains escapes.
-func (s *scanner) str() (start, end int, escaped bool, err error) {
+// the span of its contents, whether it contains escapes, and whether it
+// contains bytes that are not ASCII.
+func (s *scanner) str() (start, end int, escaped, nonASCII bool, err error) {
 	d := s.data
 	i := s.pos + 1
 	start = i
@@ -197,19 +210,19 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 			i += 8
 		}
 		if i >= len(d) {
-			return 0, 0, false, ErrSyntax
+			return 0, 0, false, false, ErrSyntax
 		}
 		c := d[i]
 		switch {
 		case c == '"':
 			s.pos = i + 1
-			return start, i, escaped, nil
+			return start, i, escaped, nonASCII, nil
 		case c < 0x20:
-			return 0, 0, false, ErrSyntax
+			return 0, 0, false, false, ErrSyntax
 		case c == '\\':
 			escaped = true
 			if i+1 >= len(d) {
-				return 0, 0, false, ErrSyntax
+				return 0, 0, false, false, ErrSyntax
 			}
 			switch d[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -217,35 +230,36 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 			case 'u':
 				r, ok := hex4(d[i+2:])
 				if !ok {
-					return 0, 0, false, ErrSyntax
+					return 0, 0, false, false, ErrSyntax
 				}
 				i += 6
 				if r >= 0xd800 && r < 0xdc00 {
 					// A high surrogate must be followed by an escaped low one.
 					if i+1 >= len(d) || d[i] != '\\' || d[i+1] != 'u' {
-						return 0, 0, false, ErrUTF8
+						return 0, 0, false, false, ErrUTF8
 					}
 					r2, ok := hex4(d[i+2:])
 					if !ok {
-						return 0, 0, false, ErrSyntax
+						return 0, 0, false, false, ErrSyntax
 					}
 					if r2 < 0xdc00 || r2 > 0xdfff {
-						return 0, 0, false, ErrUTF8
+						return 0, 0, false, false, ErrUTF8
 					}
 					i += 6
 				} else if r >= 0xdc00 && r <= 0xdfff {
-					return 0, 0, false, ErrUTF8
+					return 0, 0, false, false, ErrUTF8
 				}
 			default:
-				return 0, 0, false, ErrSyntax
+				return 0, 0, false, false, ErrSyntax
 			}
 		case c < utf8.RuneSelf:
 			i++
 		default:
 			r, size := utf8.DecodeRune(d[i:])
 			if r == utf8.RuneError && size <= 1 {
-				return 0, 0, false, ErrUTF8
+				return 0, 0, false, false, ErrUTF8
 			}
+			nonASCII = true
 			i += size
 		}
 	}
@@ -303,8 +317,8 @@ func (s *scanner) array(fn func(elem []byte) error) error {
 // it switches to a map.
 const inlineNames = 16
 
-// object validates the object at s.pos, rejecting duplicate names; fn, if
-// not nil, sees each member.
+// object validates the object at s.pos, rejecting two names that are equal
+// under case folding; fn, if not nil, sees each member.
 func (s *scanner) object(fn func(name, value []byte) error) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -317,15 +331,15 @@ func (s *scanner) object(fn func(name, value []byte) error) error {
 		return nil
 	}
 	var inline [inlineNames][]byte
-	var sigs [inlineNames]uint32 // cheap prefilter: length, first and last byte
+	var sigs [inlineNames]uint32 // cheap prefilter: see foldSig
 	n := 0
-	var seen map[string]struct{}
+	var seen map[string][]byte // folded name -> name, once an object outgrows inline
 	for {
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 			return ErrSyntax
 		}
-		start, end, escaped, err := s.str()
+		start, end, escaped, nonASCII, err := s.str()
 		if err != nil {
 			return err
 		}
@@ -335,30 +349,31 @@ func (s *scanner) object(fn func(name, value []byte) error) error {
 		}
 		switch {
 		case seen != nil:
-			if _, dup := seen[string(name)]; dup {
-				return ErrDuplicate
+			if err := s.remember(seen, name); err != nil {
+				return err
 			}
-			seen[string(name)] = struct{}{}
 		default:
-			sig := uint32(len(name)) << 16
-			if len(name) > 0 {
-				sig |= uint32(name[0])<<8 | uint32(name[len(name)-1])
+			var sig uint32
+			if escaped || nonASCII {
+				sig = foldSig(name)
+			} else if len(name) > 0 {
+				sig = signature(len(name), name[0], name[len(name)-1])
 			}
 			for k, prev := range sigs[:n] {
-				if prev == sig && bytes.Equal(inline[k], name) {
-					return ErrDuplicate
+				if prev == sig && bytes.EqualFold(inline[k], name) {
+					return collision(inline[k], name)
 				}
 			}
 			if n < inlineNames {
 				inline[n], sigs[n] = name, sig
 				n++
-			} else {
-				seen = make(map[string]struct{}, 2*inlineNames)
-				for _, prev := range inline {
-					seen[string(prev)] = struct{}{}
-				}
-				seen[string(name)] = struct{}{}
+				break
 			}
+			seen = make(map[string][]byte, 2*inlineNames)
+			for _, prev := range inline {
+				_ = s.remember(seen, prev) // inline names are pairwise distinct
+			}
+			_ = s.remember(seen, name) // and name differs from each of them
 		}
 		s.skipSpace()
 		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
@@ -390,6 +405,100 @@ func (s *scanner) object(fn func(name, value []byte) error) error {
 			return ErrSyntax
 		}
 	}
+}
+
+// remember adds name to seen, keyed by its folded form, unless a name
+// equal under folding is there already.
+func (s *scanner) remember(seen map[string][]byte, name []byte) error {
+	s.fold = appendFold(s.fold[:0], name)
+	if prev, dup := seen[string(s.fold)]; dup {
+		return collision(prev, name)
+	}
+	seen[string(s.fold)] = name
+	return nil
+}
+
+// collision is the error for two names equal under folding.
+func collision(a, b []byte) error {
+	if bytes.Equal(a, b) {
+		return ErrDuplicate
+	}
+	return ErrCaseFold
+}
+
+// Member names are compared the way encoding/json matches them to struct
+// fields: two names are one when bytes.EqualFold says so, that is when
+// they have as many runes and each pair of runes lies in one orbit of
+// unicode.SimpleFold. For ASCII that is letter case alone; beyond it are
+// the orbits {K, k, U+212A KELVIN SIGN}, {S, s, U+017F LONG S}, {σ, ς, Σ},
+// {ß, ẞ} and the others of the Unicode tables. (encoding/json decoding
+// into a map compares names exactly; the rule here is the stricter one.)
+// The folded form of a name replaces each rune by the smallest rune of its
+// orbit: names are one exactly when their folded forms are equal.
+
+// foldRune returns the smallest rune of r's orbit under unicode.SimpleFold.
+func foldRune(r rune) rune {
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	return least
+}
+
+// appendFold appends the folded form of name, valid UTF-8, to dst.
+func appendFold(dst, name []byte) []byte {
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(name[i:])
+		dst = utf8.AppendRune(dst, foldRune(r))
+		i += size
+	}
+	return dst
+}
+
+// signature packs the length and the first and last bytes of a folded name
+// (or of a plain ASCII name: setting bit 0x20 makes letter case vanish) into
+// a prefilter: names equal under folding have equal signatures.
+func signature(n int, first, last byte) uint32 {
+	return uint32(n)<<16 | uint32(first|0x20)<<8 | uint32(last|0x20)
+}
+
+// foldSig is the signature of name's folded form, computed without
+// building it; for plain ASCII names the signature of the name itself is
+// the same.
+func foldSig(name []byte) uint32 {
+	if len(name) == 0 {
+		return 0
+	}
+	var n int
+	var first, last byte
+	for i := 0; i < len(name); {
+		c := name[i]
+		var buf [utf8.UTFMax]byte
+		enc := buf[:1]
+		buf[0] = c
+		if c < utf8.RuneSelf {
+			i++
+		} else {
+			r, size := utf8.DecodeRune(name[i:])
+			enc = utf8.AppendRune(buf[:0], foldRune(r))
+			i += size
+		}
+		if n == 0 {
+			first = enc[0]
+		}
+		last = enc[len(enc)-1]
+		n += len(enc)
+	}
+	return signature(n, first, last)
 }
 
 // unescape appends the decoded contents of a validated string body to dst.

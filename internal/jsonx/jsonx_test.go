@@ -1,10 +1,14 @@
 package jsonx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestObject(t *testing.T) {
@@ -24,6 +28,27 @@ func TestObject(t *testing.T) {
 		{"same name different levels", `{"a":{"a":{"a":1}}}`, nil},
 		{"duplicate after many", `{` + manyMembers(40) + `,"m7":0}`, ErrDuplicate},
 		{"many distinct", `{` + manyMembers(40) + `}`, nil},
+		{"case", `{"sub":"alice","Sub":"admin"}`, ErrCaseFold},
+		{"case upper", `{"SUB":1,"sub":2}`, ErrCaseFold},
+		{"case nested", `{"a":{"kid":1,"KID":2}}`, ErrCaseFold},
+		{"case in array object", `{"a":[1,{"Alg":1,"alg":2}]}`, ErrCaseFold},
+		{"case escaped", `{"sub":1,"\u0053ub":2}`, ErrCaseFold},
+		{"case both escaped", `{"\u0073ub":1,"\u0053UB":2}`, ErrCaseFold},
+		{"long s", "{\"sub\":1,\"\u017fub\":2}", ErrCaseFold},
+		{"long s escaped", `{"\u017fub":1,"SUB":2}`, ErrCaseFold},
+		{"kelvin", "{\"kid\":1,\"\u212aid\":2}", ErrCaseFold},
+		{"kelvin escaped", `{"Kid":1,"\u212Aid":2}`, ErrCaseFold},
+		{"sigma", `{"σ":1,"ς":2}`, ErrCaseFold},
+		{"sharp s", `{"ß":1,"ẞ":2}`, ErrCaseFold},
+		{"case after many", `{` + manyMembers(40) + `,"M7":0}`, ErrCaseFold},
+		{"long s after many", `{` + manyMembers(40) + `,"\u017f":0,"s":1}`, ErrCaseFold},
+		{"case among many", `{"Sub":0,` + manyMembers(40) + `,"sub":1}`, ErrCaseFold},
+		{"duplicate among many", `{"sub":0,` + manyMembers(40) + `,"sub":1}`, ErrDuplicate},
+		{"same name different case levels", `{"a":{"A":{"a":1}}}`, nil},
+		{"dotted capital I is not i", `{"id":1,"İd":2}`, nil},
+		{"dotless i is not I", `{"ID":1,"ıD":2}`, nil},
+		{"symbols one bit apart", "{\"@\":1,\"`\":2,\"[\":3,\"{\":4,\"\\\\\":5,\"|\":6}", nil},
+		{"underscore kept", `{"user_id":1,"userid":2,"user-id":3}`, nil},
 		{"array top", `[1]`, ErrNotObject},
 		{"string top", `"a"`, ErrNotObject},
 		{"empty", ``, ErrNotObject},
@@ -150,37 +175,223 @@ func TestArray(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	in := []byte(`{"iss":"https://issuer.example","sub":"user","aud":["a","b"],"exp":1300819380,"n":{"k":[1,2,{"z":null}]}}`)
-	allocs := testing.AllocsPerRun(100, func() {
-		if err := Object(in, func(name, value []byte) error { return nil }); err != nil {
-			t.Fatal(err)
+	for _, in := range []string{
+		`{"iss":"https://issuer.example","sub":"user","aud":["a","b"],"exp":1300819380,"n":{"k":[1,2,{"z":null}]}}`,
+		"{\"r\u00f4le\":1,\"\u017fub\":2,\"\u212aid\":3,\"\u65e5\u672c\":{\"\u03c3\":4}}", // non-ASCII names, not escaped
+	} {
+		data := []byte(in)
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := Object(data, func(name, value []byte) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("Object(%q) allocates %v times per run, want 0", in, allocs)
 		}
-	})
-	if allocs != 0 {
-		t.Fatalf("Object allocates %v times per run, want 0", allocs)
+	}
+}
+
+// jsonField reports whether encoding/json, decoding into a struct whose
+// one field is tagged with name a, stores a member named b in that field.
+// valid is false when a cannot be a tag name (encoding/json then uses the
+// Go field name), so that no field of any struct can be called a.
+func jsonField(t *testing.T, a, b string) (match, valid bool) {
+	t.Helper()
+	typ := reflect.StructOf([]reflect.StructField{{
+		Name: "F",
+		Type: reflect.TypeFor[int](),
+		Tag:  reflect.StructTag(`json:"` + a + `"`),
+	}})
+	out, err := json.Marshal(reflect.New(typ).Interface())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names map[string]int
+	if err := json.Unmarshal(out, &names); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := names[a]; !ok {
+		return false, false
+	}
+	qb, _ := json.Marshal(b)
+	v := reflect.New(typ)
+	if err := json.Unmarshal([]byte(`{`+string(qb)+`:1}`), v.Interface()); err != nil {
+		t.Fatal(err)
+	}
+	return v.Elem().Field(0).Int() == 1, true
+}
+
+// TestCaseFoldMatchesEncodingJSON is the differential test of the folding
+// rule: for each pair of names a, b, encoding/json stores both in a struct
+// field tagged a exactly when Object refuses {a, b}, in objects small
+// enough for pairwise comparison and in ones large enough for the map.
+// The pairs: every two printable ASCII characters; every rune with a case
+// mapping or simple fold against the other members of its fold orbit, its
+// upper, lower and title case (İ and i are not one name, K and K are) and
+// its neighbours. A name no tag can carry (a symbol such as Ⓐ) is held to
+// bytes.EqualFold, the comparison encoding/json documents for its folding.
+func TestCaseFoldMatchesEncodingJSON(t *testing.T) {
+	type pair struct{ a, b rune }
+	var pairs []pair
+	for a := rune(0x20); a < 0x7f; a++ {
+		for b := rune(0x20); b < 0x7f; b++ {
+			pairs = append(pairs, pair{a, b})
+		}
+	}
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		if unicode.SimpleFold(r) == r && unicode.ToUpper(r) == r && unicode.ToLower(r) == r && unicode.ToTitle(r) == r {
+			continue
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			pairs = append(pairs, pair{r, f})
+		}
+		pairs = append(pairs, pair{r, unicode.ToUpper(r)}, pair{r, unicode.ToLower(r)}, pair{r, unicode.ToTitle(r)}, pair{r, r + 1}, pair{r, r - 1})
+	}
+	filler := manyMembers(inlineNames) + ","
+	var compared, folded, symbols int
+	for _, p := range pairs {
+		if p.a == p.b || !utf8.ValidRune(p.b) {
+			continue
+		}
+		a, b := string(p.a)+"ub", string(p.b)+"ub" // "sub", "Sub", "ſub"
+		qa, _ := json.Marshal(a)
+		qb, _ := json.Marshal(b)
+		want := error(nil)
+		if bytes.EqualFold([]byte(a), []byte(b)) {
+			want = ErrCaseFold
+			folded++
+		}
+		if match, valid := jsonField(t, a, b); valid {
+			if got := want != nil; got != match {
+				t.Errorf("encoding/json stores %q in a field tagged %q: %v; bytes.EqualFold says %v", b, a, match, got)
+			}
+			compared++
+		} else {
+			symbols++
+		}
+		qa2, _ := json.Marshal("su" + string(p.a)) // the rune last, where the prefilter looks too
+		qb2, _ := json.Marshal("su" + string(p.b))
+		for _, in := range []string{
+			`{` + string(qa) + `:1,` + string(qb) + `:2}`,
+			`{"x":{` + string(qb) + `:1,` + string(qa) + `:2}}`,
+			`{` + string(qa2) + `:1,` + string(qb2) + `:2}`,
+			`{` + filler + string(qa) + `:1,` + string(qb) + `:2}`,
+			`{` + filler + string(qb2) + `:1,` + string(qa2) + `:2}`,
+		} {
+			if err := Object([]byte(in), nil); err != want {
+				t.Errorf("Object(%q) = %v, want %v", in, err, want)
+			}
+		}
+	}
+	// The special folds encoding/json applies beyond ASCII, each seen.
+	for _, p := range [][2]string{{"sub", "\u017fub"}, {"kid", "\u212aid"}, {"SUB", "\u017fUB"}, {"Kid", "\u212aid"}} {
+		if match, valid := jsonField(t, p[0], p[1]); !match || !valid {
+			t.Errorf("encoding/json does not store %q in a field tagged %q", p[1], p[0])
+		}
+	}
+	t.Logf("%d pairs compared with encoding/json (%d equal under folding), %d held to bytes.EqualFold", compared, folded, symbols)
+	if compared < 10000 || folded < 2000 {
+		t.Fatalf("only %d pairs compared, %d folded", compared, folded)
+	}
+}
+
+// TestMapDecodingIsExact records why the rule is about struct fields:
+// decoding into a map keeps both names apart, decoding into a struct puts
+// the later one in the field.
+func TestMapDecodingIsExact(t *testing.T) {
+	in := []byte("{\"sub\":\"alice\",\"\u017fub\":\"admin\"}")
+	var m map[string]string
+	if err := json.Unmarshal(in, &m); err != nil || len(m) != 2 || m["sub"] != "alice" {
+		t.Fatalf("map decoding = %v, %v", m, err)
+	}
+	var s struct{ Sub string }
+	if err := json.Unmarshal(in, &s); err != nil || s.Sub != "admin" {
+		t.Fatalf("struct decoding = %+v, %v", s, err)
+	}
+	if err := Object(in, nil); err != ErrCaseFold {
+		t.Fatalf("Object = %v, want ErrCaseFold", err)
+	}
+}
+
+// sameNames walks data with encoding/json's tokenizer and reports whether
+// some object, at any depth, has two members with the same name (exact)
+// or two whose names differ but are equal under bytes.EqualFold (folded).
+func sameNames(data []byte) (exact, folded bool) {
+	type frame struct {
+		names []string
+		obj   bool
+		name  bool // the next string token is a member name
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return exact, folded
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].obj {
+				stack[len(stack)-1].name = true
+			}
+			continue
+		}
+		if s, ok := tok.(string); ok && top != nil && top.obj && top.name {
+			for _, prev := range top.names {
+				exact = exact || prev == s
+				folded = folded || (prev != s && strings.EqualFold(prev, s))
+			}
+			top.names = append(top.names, s)
+			top.name = false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, &frame{obj: d == '{', name: d == '{'})
+			continue
+		}
+		if top != nil && top.obj {
+			top.name = true
+		}
 	}
 }
 
 // FuzzObject checks the scanner against encoding/json: whatever we accept
-// encoding/json accepts and decodes to the same members; what we reject but
-// encoding/json accepts must break one of our stricter rules.
+// encoding/json accepts, and no object in it has two names that
+// encoding/json's tokenizer reads as equal or equal under case folding;
+// what we reject but encoding/json accepts must break one of our stricter
+// rules, and a rejection for a duplicate or a case fold has such a pair.
 func FuzzObject(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"a":"\ud800"}`, `{"a":[1,{"b":null}]}`, "{\"a\":\"\xff\"}", `{"a":1e999}`, `{"\u0061":1,"a":2}`} {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"a":"\ud800"}`, `{"a":[1,{"b":null}]}`, "{\"a\":\"\xff\"}", `{"a":1e999}`, `{"\u0061":1,"a":2}`,
+		`{"sub":1,"Sub":2}`, `{"a":{"\u0053ub":1,"sub":2}}`, "{\"\u017f\":1,\"S\":2}", "{\"\u212a\":1,\"k\":2}", `{"σ":[{"ς":1,"Σ":2}]}`, `{"İ":1,"i":2}`, `{` + manyMembers(20) + `,"M3":1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := Object(data, nil)
 		var m map[string]any
 		stdErr := json.Unmarshal(data, &m)
+		exact, folded := sameNames(data)
 		if err == nil {
 			if stdErr != nil && !strings.Contains(stdErr.Error(), "cannot unmarshal number") {
 				t.Fatalf("we accept, encoding/json rejects: %v", stdErr)
 			}
+			if exact || folded {
+				t.Fatalf("we accept, encoding/json reads names equal (%v) or equal under folding (%v)", exact, folded)
+			}
 			return
+		}
+		switch {
+		case err == ErrDuplicate && !exact:
+			t.Fatal("duplicate, but encoding/json reads no two names equal")
+		case err == ErrCaseFold && !folded:
+			t.Fatal("case fold, but encoding/json reads no two names equal under folding")
 		}
 		if stdErr == nil {
 			switch err {
-			case ErrDuplicate, ErrUTF8, ErrDepth:
+			case ErrDuplicate, ErrCaseFold, ErrUTF8, ErrDepth:
 			default:
 				t.Fatalf("encoding/json accepts, we reject with %v", err)
 			}
