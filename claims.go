@@ -29,8 +29,11 @@ const (
 // object with registered claims of the right types (ErrMalformed); required
 // claims are present (ErrMissingClaim); iss (ErrIssuer); aud (ErrAudience);
 // exp (ErrExpired); nbf (ErrNotYetValid); iat not in the future
-// (ErrIssuedInFuture); iat not older than MaxAge (ErrExpired).
-func (c *Core) checkClaims(payload []byte, text string, cl *Claims) error {
+// (ErrIssuedInFuture); iat not older than MaxAge (ErrExpired). It records
+// on tok the span the dates allow (ValidFrom, ValidUntil), computed once and
+// used for the checks themselves, so the two cannot disagree.
+func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
+	cl := &tok.Claims
 	var has uint
 	var required uint64
 	err := jsonx.Object(payload, func(name, value []byte) error {
@@ -123,19 +126,40 @@ func (c *Core) checkClaims(payload []byte, text string, cl *Claims) error {
 		}
 	}
 
+	// The token is valid while from ≤ now < until; each check below is one
+	// side of that, against the bound it records.
 	now := c.now()
-	if has&hasExp != 0 && !now.Before(cl.ExpiresAt.Add(c.leeway)) {
-		return rejectf(ErrExpired, "token expired %v ago (leeway %v)", now.Sub(cl.ExpiresAt).Truncate(time.Second), c.leeway)
+	if has&hasExp != 0 {
+		tok.validUntil = cl.ExpiresAt.Add(c.leeway) // expired at now ≥ exp + leeway
+		if !now.Before(tok.validUntil) {
+			return rejectf(ErrExpired, "token expired %v ago (leeway %v)", now.Sub(cl.ExpiresAt).Truncate(time.Second), c.leeway)
+		}
 	}
-	if !cl.NotBefore.IsZero() && now.Before(cl.NotBefore.Add(-c.leeway)) {
-		return rejectf(ErrNotYetValid, "token not valid for another %v (leeway %v)", cl.NotBefore.Sub(now).Truncate(time.Second), c.leeway)
+	if !cl.NotBefore.IsZero() {
+		tok.validFrom = cl.NotBefore.Add(-c.leeway) // not yet valid at now < nbf − leeway
+		if now.Before(tok.validFrom) {
+			return rejectf(ErrNotYetValid, "token not valid for another %v (leeway %v)", cl.NotBefore.Sub(now).Truncate(time.Second), c.leeway)
+		}
 	}
 	if has&hasIat != 0 {
-		if cl.IssuedAt.After(now.Add(c.leeway)) {
+		// Issued in the future at iat > now + leeway, that is now < iat − leeway.
+		from := cl.IssuedAt.Add(-c.leeway)
+		if now.Before(from) {
 			return rejectf(ErrIssuedInFuture, "iat is %v in the future (leeway %v)", cl.IssuedAt.Sub(now).Truncate(time.Second), c.leeway)
 		}
-		if c.maxAge > 0 && now.After(cl.IssuedAt.Add(c.maxAge+c.leeway)) {
-			return rejectf(ErrExpired, "token issued %v ago; MaxAge is %v (leeway %v)", now.Sub(cl.IssuedAt).Truncate(time.Second), c.maxAge, c.leeway)
+		if from.After(tok.validFrom) {
+			tok.validFrom = from
+		}
+		if c.maxAge > 0 {
+			// Too old at now > iat + MaxAge + leeway: from one nanosecond
+			// (time.Time's resolution) past it, an exclusive bound like exp's.
+			end := cl.IssuedAt.Add(c.maxAge + c.leeway + 1)
+			if !now.Before(end) {
+				return rejectf(ErrExpired, "token issued %v ago; MaxAge is %v (leeway %v)", now.Sub(cl.IssuedAt).Truncate(time.Second), c.maxAge, c.leeway)
+			}
+			if tok.validUntil.IsZero() || end.Before(tok.validUntil) {
+				tok.validUntil = end
+			}
 		}
 	}
 	return nil

@@ -15,7 +15,9 @@ type Verifier interface {
 	// Verify returns the verified token, or nil and an error for which
 	// exactly one of the rejection sentinels (ErrMalformed, ErrExpired, ...)
 	// reports true under errors.Is. The error text never contains the
-	// token or any part of it.
+	// token or any part of it. A returned Token belongs to the caller
+	// (see [Token]): an implementation never returns the same Token to two
+	// calls, nor keeps one it returned to use again.
 	Verify(ctx context.Context, token string) (*Token, error)
 }
 

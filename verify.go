@@ -103,7 +103,7 @@ func (c *Core) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 
 	tok.Claims.Audience = tok.aud[:0]
-	if err := c.checkClaims(payload, text[hn:], &tok.Claims); err != nil {
+	if err := c.checkClaims(payload, text[hn:], tok); err != nil {
 		return nil, err
 	}
 	tok.Claims.Raw = text[hn:]

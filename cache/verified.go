@@ -26,8 +26,10 @@ type VerifiedConfig struct {
 	// bytes). Zero: 10,000 entries and 16 MiB.
 	MaxEntries int
 	MaxBytes   int
-	// TTL bounds how long an entry is served, whatever its exp. Zero: 5m.
-	// Set it no longer than a MaxAge the verifier enforces.
+	// TTL bounds how long an entry is served after it was verified. Zero:
+	// 5m. The verifier's own bounds (exp, MaxAge, nbf, with its Leeway)
+	// hold whatever TTL is; TTL bounds how long a verdict is reused when
+	// nothing else would end it sooner.
 	TTL time.Duration
 	// Generation, when set, returns the generation of the key set the
 	// verifier uses (keyset.Remote.Generation): an entry verified under
@@ -46,14 +48,20 @@ type VerifiedConfig struct {
 // accepted tokens, so a token presented again skips the signature check.
 // It is keyed by the whole token: the map hashes the token to find the
 // entry and compares it byte for byte, so no collision can return another
-// token's claims. An entry is served only while now is before its exp and
-// not before its nbf (no leeway: near either edge the token goes to the
-// verifier, which applies its own), within TTL, and under the key-set
-// generation it was verified with. Rejected tokens are never cached.
+// token's claims. An entry is served only within TTL, under the key-set
+// generation it was verified with, and while the verifier would accept the
+// token: from its ValidFrom and before its ValidUntil (jwtverify.Token), the
+// bounds the verifier recorded with its own MaxAge and Leeway, so the cache
+// refuses at exactly the instant Verify would. For a token whose verifier
+// recorded no ValidUntil (a Verifier other than jwtverify.Core), the
+// bounds are its exp and nbf without leeway: near either edge the token
+// goes to the verifier. A token without an upper bound (no exp, and no
+// MaxAge in the verifier) is not cached, nor is a rejected one.
 //
-// Tokens returned from the cache are shared between callers and must not
-// be modified. A Verified is safe for concurrent use; a lookup holds the
-// LRU's lock briefly.
+// Every call gets a Token of its own (a Clone of the entry, one allocation
+// per hit), so a caller that changes its Token changes no other caller's
+// and not the cache's. A Verified is safe for concurrent use; a lookup
+// holds the LRU's lock briefly.
 type Verified struct {
 	next  jwtverify.Verifier
 	cfg   VerifiedConfig
@@ -63,9 +71,9 @@ type Verified struct {
 }
 
 type entry struct {
-	tok      *jwtverify.Token
-	notAfter int64 // unix nanos: min(exp, added+TTL)
-	notUntil int64 // unix nanos: nbf, or 0
+	tok      *jwtverify.Token // never handed out: callers get a Clone
+	notAfter int64            // unix nanos: min(ValidUntil, added+TTL)
+	notUntil int64            // unix nanos: ValidFrom, or 0
 	gen      uint64
 }
 
@@ -99,8 +107,9 @@ func NewVerified(next jwtverify.Verifier, cfg VerifiedConfig) (*Verified, error)
 	return c, nil
 }
 
-// Verify returns the cached token when the entry is still servable, and
-// otherwise verifies with the next verifier, caching an acceptance.
+// Verify returns a copy of the cached token when the entry is still
+// servable, and otherwise verifies with the next verifier, caching a copy
+// of an acceptance. The returned Token belongs to the caller.
 func (c *Verified) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
 	now := c.cfg.Now().UnixNano()
 	var gen uint64
@@ -112,7 +121,7 @@ func (c *Verified) Verify(ctx context.Context, token string) (*jwtverify.Token, 
 			if c.cfg.OnLookup != nil {
 				c.cfg.OnLookup(true)
 			}
-			return e.tok, nil
+			return e.tok.Clone(), nil
 		}
 		c.lru.Remove(token)
 	}
@@ -123,10 +132,14 @@ func (c *Verified) Verify(ctx context.Context, token string) (*jwtverify.Token, 
 	if err != nil {
 		return nil, err
 	}
-	if !tok.Claims.ExpiresAt.IsZero() && len(token) <= c.cfg.MaxBytes {
-		e := &entry{tok: tok, notAfter: min(nanos(tok.Claims.ExpiresAt), now+int64(c.cfg.TTL)), gen: gen}
-		if !tok.Claims.NotBefore.IsZero() {
-			e.notUntil = nanos(tok.Claims.NotBefore)
+	from, until := tok.ValidFrom(), tok.ValidUntil()
+	if until.IsZero() { // not recorded by the verifier: exp and nbf, no leeway
+		from, until = tok.Claims.NotBefore, tok.Claims.ExpiresAt
+	}
+	if !until.IsZero() && len(token) <= c.cfg.MaxBytes {
+		e := &entry{tok: tok.Clone(), notAfter: min(nanos(until), now+int64(c.cfg.TTL)), gen: gen}
+		if !from.IsZero() {
+			e.notUntil = nanos(from)
 		}
 		c.add(token, e)
 	}

@@ -3,6 +3,8 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/backends/backendtest"
+	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/cache"
 )
 
@@ -54,8 +58,11 @@ func TestVerifiedHitsAndMisses(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := c.Verify(ctx, "ok-a")
-	if err != nil || b != a || f.calls.Load() != 1 {
-		t.Fatalf("second lookup: %v, same=%v, calls=%d", err, a == b, f.calls.Load())
+	if err != nil || b.Claims.Subject != "ok-a" || f.calls.Load() != 1 {
+		t.Fatalf("second lookup: %v, %v, calls=%d", err, b, f.calls.Load())
+	}
+	if b == a {
+		t.Fatal("two callers got the same Token")
 	}
 	// A different token, even one differing in a single byte, is never served another's claims.
 	if tok, _ := c.Verify(ctx, "ok-b"); tok.Claims.Subject != "ok-b" || f.calls.Load() != 2 {
@@ -70,9 +77,10 @@ func TestVerifiedHitsAndMisses(t *testing.T) {
 	if f.calls.Load() != 5 || c.Len() != 2 {
 		t.Fatalf("calls %d, len %d", f.calls.Load(), c.Len())
 	}
+	// A hit allocates the caller's copy of the Token, and nothing else.
 	allocs := testing.AllocsPerRun(100, func() { c.Verify(ctx, "ok-a") })
-	if allocs != 0 {
-		t.Fatalf("hit allocates %v times", allocs)
+	if allocs != 1 {
+		t.Fatalf("hit allocates %v times, want 1", allocs)
 	}
 }
 
@@ -186,5 +194,170 @@ func TestVerifiedConcurrent(t *testing.T) {
 	wg.Wait()
 	if c.Len() > 8 {
 		t.Fatalf("%d entries", c.Len())
+	}
+}
+
+// counting is a verifier in front of a real one that counts the tokens
+// reaching it, that is the cache's misses.
+type counting struct {
+	next  jwtverify.Verifier
+	calls atomic.Int32
+}
+
+func (c *counting) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
+	c.calls.Add(1)
+	return c.next.Verify(ctx, token)
+}
+
+// core returns a real verifier of the conformance fixture whose clock, like
+// the cache's, is clk, adjusted by mod, behind a call counter.
+func core(t *testing.T, clk *clock, mod func(*jwtverify.Config)) (*backendtest.Fixture, *counting) {
+	t.Helper()
+	f, err := backendtest.NewFixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Config()
+	cfg.Now = clk.now
+	if mod != nil {
+		mod(&cfg)
+	}
+	v, err := golangjwt.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, &counting{next: v}
+}
+
+// TestVerifiedStopsAtVerifierBound checks that an entry is served exactly
+// while the verifier would accept the token, with the verifier's MaxAge and
+// Leeway, whatever the TTL: iat + MaxAge passing before exp, exp with
+// leeway, and nbf with leeway on a clock that goes back.
+func TestVerifiedStopsAtVerifierBound(t *testing.T) {
+	const maxAge, leeway = 10 * time.Minute, 30 * time.Second
+	t0 := backendtest.Now
+	claims := func(kv ...any) map[string]any {
+		c := map[string]any{"iss": backendtest.Issuer, "aud": backendtest.Audience}
+		for i := 0; i < len(kv); i += 2 {
+			c[kv[i].(string)] = kv[i+1].(time.Time).Unix()
+		}
+		return c
+	}
+	tests := []struct {
+		name     string
+		maxAge   time.Duration
+		claims   map[string]any
+		last     time.Time // the last instant the verifier accepts
+		step     time.Duration
+		wantPast error
+	}{
+		// The case of issue 9: TTL = MaxAge, iat two minutes old.
+		{"iat+MaxAge before exp", maxAge, claims("iat", t0.Add(-2*time.Minute), "exp", t0.Add(time.Hour)),
+			t0.Add(-2*time.Minute + maxAge + leeway), time.Nanosecond, jwtverify.ErrExpired},
+		{"exp", 0, claims("exp", t0.Add(time.Minute)),
+			t0.Add(time.Minute + leeway - time.Nanosecond), time.Nanosecond, jwtverify.ErrExpired},
+		{"nbf", 0, claims("nbf", t0.Add(10*time.Second), "exp", t0.Add(time.Hour)),
+			t0.Add(10*time.Second - leeway), -time.Nanosecond, jwtverify.ErrNotYetValid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{}
+			clk.t.Store(t0.UnixNano())
+			f, v := core(t, clk, func(cfg *jwtverify.Config) { cfg.MaxAge, cfg.Leeway = tt.maxAge, leeway })
+			c, err := cache.NewVerified(v, cache.VerifiedConfig{TTL: maxAge, Now: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := f.Sign("ES256", nil, tt.claims)
+			ctx := context.Background()
+			if _, err := c.Verify(ctx, token); err != nil || v.calls.Load() != 1 {
+				t.Fatalf("first: %v, %d calls", err, v.calls.Load())
+			}
+			clk.t.Store(tt.last.UnixNano())
+			if _, err := c.Verify(ctx, token); err != nil || v.calls.Load() != 1 {
+				t.Fatalf("at the last valid instant: %v, %d calls (want a hit)", err, v.calls.Load())
+			}
+			clk.add(tt.step) // one nanosecond outside the verifier's bound
+			for i := 0; i < 2; i++ {
+				if tok, err := c.Verify(ctx, token); !errors.Is(err, tt.wantPast) {
+					t.Fatalf("past the bound: %v, %v; want %v", tok, err, tt.wantPast)
+				}
+			}
+			if v.calls.Load() != 3 {
+				t.Fatalf("%d calls: the cache answered past the bound", v.calls.Load())
+			}
+		})
+	}
+}
+
+// TestVerifiedCallersOwnTheirToken checks that each caller gets a Token of
+// its own: concurrent callers that change their Token's Subject, KeyID and
+// Audience (an element, and an append, which for one value writes into the
+// Token's inline array) see no other caller's change and leave the cache's
+// next answer unchanged. Under -race a shared Token is also a reported race.
+func TestVerifiedCallersOwnTheirToken(t *testing.T) {
+	clk := &clock{}
+	clk.t.Store(backendtest.Now.UnixNano())
+	f, v := core(t, clk, nil)
+	c, err := cache.NewVerified(v, cache.VerifiedConfig{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, aud := range [][]string{{backendtest.Audience}, {backendtest.Audience, "b", "c"}} {
+		claims := backendtest.Claims()
+		claims["aud"] = aud
+		token := f.Sign("ES256", nil, claims)
+		check := func(tok *jwtverify.Token, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case tok.Claims.Subject != "user-1" || tok.Header.KeyID != "ec-256" || !slices.Equal(tok.Claims.Audience, aud):
+				return fmt.Errorf("another caller's change reached this one: sub %q kid %q aud %q", tok.Claims.Subject, tok.Header.KeyID, tok.Claims.Audience)
+			}
+			return nil
+		}
+		mutate := func(tok *jwtverify.Token, mark string) {
+			tok.Claims.Subject, tok.Header.KeyID = mark, mark
+			tok.Claims.Audience[0] = mark
+			tok.Claims.Audience = append(tok.Claims.Audience, mark)
+		}
+		// The caller whose miss filled the cache owns its Token too.
+		first, err := c.Verify(ctx, token)
+		if err := check(first, err); err != nil {
+			t.Fatal(err)
+		}
+		mutate(first, "first")
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mark := fmt.Sprint("caller-", g)
+				for i := 0; i < 200; i++ {
+					tok, err := c.Verify(ctx, token)
+					if err := check(tok, err); err != nil {
+						t.Error(err)
+						return
+					}
+					mutate(tok, mark)
+					if _, err := c.Verify(ctx, token); err != nil {
+						t.Error(err)
+						return
+					}
+					if tok.Claims.Subject != mark || tok.Header.KeyID != mark || tok.Claims.Audience[0] != mark || tok.Claims.Audience[len(aud)] != mark {
+						t.Errorf("%s's own Token was changed by another caller: %+v", mark, tok)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if err := check(c.Verify(ctx, token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.calls.Load() != 2 {
+		t.Fatalf("%d calls reached the verifier, want one per token", v.calls.Load())
 	}
 }
