@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
 // Defaults of TenantsConfig.
@@ -21,9 +23,42 @@ const (
 	DefaultTenants      = 1000
 	DefaultBuildTimeout = 30 * time.Second
 	DefaultFailureTTL   = 30 * time.Second
-	// DefaultBuildsPerSecond bounds calls of TenantsConfig.New.
+	// DefaultBuildsPerSecond bounds calls of TenantsConfig.New for issuers
+	// not built before.
 	DefaultBuildsPerSecond = 10
+	// DefaultKnownPerTenant times Size is the default of
+	// TenantsConfig.KnownIssuers.
+	DefaultKnownPerTenant = 10
+	// MaxEventIssuerBytes bounds BuildEvent.Issuer: a longer issuer is cut.
+	MaxEventIssuerBytes = 256
 )
+
+// Build outcomes, as reported in BuildEvent.Outcome.
+const (
+	BuildBuilt   = "built"   // New returned a verifier, now held
+	BuildFailed  = "failed"  // New failed; the failure is served for FailureTTL
+	BuildLimited = "limited" // refused for budget: New was not called
+)
+
+// BuildEvent describes one attempt to build an issuer's verifier.
+type BuildEvent struct {
+	// Issuer is the iss of the token that caused the build. It comes from
+	// a token whose signature has not been checked, so it is chosen by
+	// whoever sent the token (Allow admitted it): quote it when logging.
+	// At most MaxEventIssuerBytes bytes; a longer one is cut.
+	Issuer string
+	// Known reports that the issuer was built successfully before (see
+	// TenantsConfig.KnownIssuers): such builds are never limited.
+	Known bool
+	// Outcome is BuildBuilt, BuildFailed or BuildLimited.
+	Outcome string
+	// Err is New's error, for BuildFailed: the reason the issuer's callers
+	// get jwtverify.ErrKeysUnavailable, which never carries it (it may
+	// quote the issuer). Nil otherwise.
+	Err error
+	// Duration is the time New took (0 for BuildLimited).
+	Duration time.Duration
+}
 
 // TenantsConfig configures Tenants.
 type TenantsConfig struct {
@@ -47,10 +82,28 @@ type TenantsConfig struct {
 	// jwtverify.ErrKeysUnavailable without a new attempt). Zero: 30s.
 	// Failures are held apart from the working issuers, up to Size of them.
 	FailureTTL time.Duration
-	// BuildsPerSecond bounds calls of New (a token bucket with a burst of
-	// the same size); past it, tokens of new issuers fail with
-	// jwtverify.ErrKeysUnavailable. Zero: 10.
+	// BuildsPerSecond bounds calls of New for issuers not built before, so
+	// that names Allow admits cannot make unbounded requests: a token bucket
+	// with a burst of the same size (at least 1). Past it, tokens of such
+	// issuers fail with jwtverify.ErrKeysUnavailable. While the bucket holds
+	// half its burst or more, builds are admitted as they come; below half,
+	// each is admitted with a probability that falls with the bucket, so a
+	// flood of issuers that do not exist cannot take every build as it is
+	// refilled: a new tenant's token is then admitted with a probability of
+	// about BuildsPerSecond / (the flood's tokens per second), whenever it
+	// comes. Issuers built before are never refused for budget and do not
+	// spend it. Zero: 10.
 	BuildsPerSecond float64
+	// KnownIssuers bounds the issuers remembered as built successfully
+	// (least recently built forgotten first), even after their verifier is
+	// evicted: a known issuer is rebuilt whatever the budget. Zero:
+	// DefaultKnownPerTenant (10) × Size.
+	KnownIssuers int
+	// OnBuild, when set, is called after every attempt to build (and every
+	// refusal for budget), synchronously, from the goroutine that builds:
+	// keep it short. See BuildEvent: its Issuer is chosen by the sender of
+	// an unverified token.
+	OnBuild func(BuildEvent)
 	// MaxTokenBytes bounds the tokens read. Zero: jwtverify.DefaultMaxTokenBytes.
 	MaxTokenBytes int
 	// Now returns the current time. Nil: time.Now.
@@ -61,15 +114,20 @@ type TenantsConfig struct {
 // (and so its key set, with its own refresh, singleflight and rate limit)
 // on the first token that names it, and holding at most Size of them in an
 // LRU, so memory stays bounded whatever issuers tokens name. Failed builds
-// are remembered apart (they never evict working issuers), and builds are
-// rate limited (BuildsPerSecond) so that names Allow admits cannot make
-// unbounded requests. An evicted verifier is closed once no Verify uses it.
+// are remembered apart (they never evict working issuers) and reported to
+// OnBuild with their reason. Builds of issuers never built before are rate
+// limited (BuildsPerSecond) so that names Allow admits cannot make
+// unbounded requests, and a flood of names that fail cannot take every
+// build (a new tenant's token keeps a chance proportional to the budget);
+// issuers built before (KnownIssuers) are rebuilt after eviction whatever
+// the budget, so unverified tokens cannot keep a working tenant out. An evicted verifier is closed once no Verify uses it.
 // A lookup takes the LRU's lock briefly (to record recency); verification
 // itself does not. Safe for concurrent use.
 type Tenants struct {
 	cfg      TenantsConfig
 	cache    *lru.Cache[string, *tenant]
 	failures *lru.Cache[string, time.Time] // issuer -> until when its failure is served
+	known    *lru.Cache[string, struct{}]  // issuers built successfully
 	sf       singleflight.Group
 	base     context.Context
 	stop     context.CancelFunc
@@ -104,10 +162,11 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Size < 0 || cfg.BuildTimeout < 0 || cfg.FailureTTL < 0 || cfg.MaxTokenBytes < 0 || cfg.BuildsPerSecond < 0 {
+	if cfg.Size < 0 || cfg.BuildTimeout < 0 || cfg.FailureTTL < 0 || cfg.MaxTokenBytes < 0 || cfg.BuildsPerSecond < 0 || cfg.KnownIssuers < 0 {
 		return nil, fmt.Errorf("%w: negative limit", jwtverify.ErrInvalidConfig)
 	}
-	t := &Tenants{cfg: cfg, tokens: cfg.BuildsPerSecond, last: cfg.Now()}
+	cfg.KnownIssuers = cmp.Or(cfg.KnownIssuers, DefaultKnownPerTenant*cfg.Size)
+	t := &Tenants{cfg: cfg, tokens: burstOf(cfg.BuildsPerSecond), last: cfg.Now()}
 	t.base, t.stop = context.WithCancel(context.Background())
 	c, err := lru.NewWithEvict(cfg.Size, func(_ string, te *tenant) {
 		te.evicted.Store(true)
@@ -122,8 +181,15 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	if t.failures, err = lru.New[string, time.Time](cfg.Size); err != nil {
 		return nil, err
 	}
+	if t.known, err = lru.New[string, struct{}](cfg.KnownIssuers); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
+
+// burstOf is the burst of a bucket of rate builds per second: at least one
+// build, or a rate below 1 would never admit any.
+func burstOf(rate float64) float64 { return max(rate, 1) }
 
 // closeLater closes an evicted verifier, once, without blocking the caller
 // that caused the eviction (a key set's Close waits for its fetch).
@@ -195,31 +261,41 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		if te, ok := t.cache.Peek(iss); ok {
 			return te, nil // built while this call waited to start
 		}
-		if !t.allowBuild() {
+		if t.isClosed() {
+			return nil, errClosed
+		}
+		ev := BuildEvent{Issuer: eventIssuer(iss), Known: t.known.Contains(iss)}
+		if !ev.Known && !t.allowBuild() {
+			ev.Outcome = BuildLimited
+			t.report(ev)
 			return nil, errBuildLimited
 		}
 		bctx, cancel := context.WithTimeout(t.base, t.cfg.BuildTimeout)
 		defer cancel()
+		start := t.cfg.Now()
 		v, err := t.cfg.New(bctx, iss)
+		ev.Duration = t.cfg.Now().Sub(start)
 		if err == nil && v == nil {
 			err = errors.New("the New function returned no verifier")
 		}
 		if err != nil {
 			t.failures.Add(iss, t.cfg.Now().Add(t.cfg.FailureTTL))
+			ev.Outcome, ev.Err = BuildFailed, err
+			t.report(ev)
 			return nil, errBuildFailed
 		}
 		te := &tenant{v: v}
-		t.mu.Lock()
-		closed := t.closed
-		t.mu.Unlock()
-		if closed {
+		if t.isClosed() {
 			if c, ok := v.(io.Closer); ok {
 				c.Close()
 			}
-			return nil, jwtverify.Reject(jwtverify.ErrKeysUnavailable, "closed")
+			return nil, errClosed
 		}
 		t.failures.Remove(iss)
+		t.known.Add(iss, struct{}{})
 		t.cache.Add(iss, te)
+		ev.Outcome = BuildBuilt
+		t.report(ev)
 		return te, nil
 	})
 	select {
@@ -233,18 +309,40 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 	}
 }
 
+var errClosed = jwtverify.Reject(jwtverify.ErrKeysUnavailable, "closed")
+
+func (t *Tenants) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+func (t *Tenants) report(ev BuildEvent) {
+	if t.cfg.OnBuild != nil {
+		t.cfg.OnBuild(ev)
+	}
+}
+
+// eventIssuer is iss cut to MaxEventIssuerBytes, on a character boundary.
+func eventIssuer(iss string) string {
+	iss, _ = redact.Truncate(iss, MaxEventIssuerBytes)
+	return iss
+}
+
 // allowBuild takes one build from a token bucket of BuildsPerSecond per
-// second, holding at most BuildsPerSecond.
+// second, holding at most its burst (BuildsPerSecond, at least 1). Below
+// half the burst it admits with probability level / (half the burst): a
+// flood of tokens naming new issuers keeps the bucket there, and each
+// token, whenever it comes, has the same chance as the flood's, instead of
+// the flood taking every build the moment it is refilled.
 func (t *Tenants) allowBuild() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
-		return false
-	}
+	burst := burstOf(t.cfg.BuildsPerSecond)
 	now := t.cfg.Now()
-	t.tokens = min(t.cfg.BuildsPerSecond, t.tokens+now.Sub(t.last).Seconds()*t.cfg.BuildsPerSecond)
+	t.tokens = min(burst, t.tokens+now.Sub(t.last).Seconds()*t.cfg.BuildsPerSecond)
 	t.last = now
-	if t.tokens < 1 {
+	if half := burst / 2; t.tokens < 1 || (t.tokens < half && rand.Float64()*half >= t.tokens) {
 		return false
 	}
 	t.tokens--

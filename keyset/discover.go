@@ -5,25 +5,42 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
+	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
 // maxDiscoveryBytes bounds an OpenID configuration document.
 const maxDiscoveryBytes = 256 << 10
 
+// maxQuotedBytes bounds a value of a fetched document quoted in an error.
+const maxQuotedBytes = 256
+
 // Discover returns a Remote for the JWKS of an OpenID Provider: it fetches
 // issuer + "/.well-known/openid-configuration" (OpenID Connect Discovery
 // 1.0 §4), checks that the document's issuer equals issuer exactly, and
-// uses its jwks_uri. Both URLs must be https (http to loopback) unless
-// cfg.AllowInsecureHTTP. cfg configures the request and the Remote. A
-// fetch that fails wraps jwtverify.ErrKeysUnavailable; a document that
-// does not fit wraps jwtverify.ErrInvalidConfig.
+// uses its jwks_uri. cfg configures the request and the Remote.
+//
+// issuer must be https, or http to a loopback host (any host with
+// cfg.AllowInsecureHTTP), without query or fragment. The jwks_uri, learned
+// from the document, must be https whatever cfg.AllowInsecureHTTP says,
+// unless it is on issuer's own http origin (same scheme, host and port):
+// a document can neither downgrade the transport nor point the verifier at
+// another plain-http host, its own loopback included.
+//
+// A fetch that fails wraps jwtverify.ErrKeysUnavailable; an issuer or a
+// document that does not fit wraps jwtverify.ErrInvalidConfig. No error
+// shows the userinfo or query of a URL.
 func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(issuer, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
+	}
+	from, _ := url.Parse(issuer) // checkURL parsed it
+	if from.RawQuery != "" || from.ForceQuery || from.Fragment != "" {
+		return nil, fmt.Errorf("%w: issuer %q has a query or fragment; an OpenID issuer has neither", jwtverify.ErrInvalidConfig, redact.URL(issuer))
 	}
 	timeout := cfg.FetchTimeout
 	if timeout <= 0 {
@@ -34,12 +51,12 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	wellKnown := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wellKnown, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, redact.Error(err))
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect, cfg.AllowInsecureHTTP).Do(req)
+	resp, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, err)
+		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -47,7 +64,7 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, err)
+		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, redact.Error(err))
 	}
 	if len(body) > maxDiscoveryBytes {
 		return nil, fmt.Errorf("%w: discovery document larger than %d bytes", jwtverify.ErrKeysUnavailable, maxDiscoveryBytes)
@@ -66,9 +83,27 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	case err != nil:
 		return nil, fmt.Errorf("%w: discovery document is not a strict JSON object: %v", jwtverify.ErrKeysUnavailable, err)
 	case docIssuer != issuer:
-		return nil, fmt.Errorf("%w: discovery document names another issuer (%q)", jwtverify.ErrInvalidConfig, docIssuer)
+		return nil, fmt.Errorf("%w: discovery document names another issuer (%q)", jwtverify.ErrInvalidConfig, quoted(docIssuer))
 	case jwksURI == "":
 		return nil, fmt.Errorf("%w: discovery document has no jwks_uri", jwtverify.ErrInvalidConfig)
 	}
-	return NewRemote(jwksURI, cfg)
+	u, err := url.Parse(jwksURI)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%w: discovery document's jwks_uri %q is not an absolute http(s) URL", jwtverify.ErrInvalidConfig, quoted(jwksURI))
+	}
+	if !learnedURLAllowed(u, from) {
+		return nil, fmt.Errorf("%w: discovery document's jwks_uri %q is not https (http only on the issuer's own origin, whatever AllowInsecureHTTP says)",
+			jwtverify.ErrInvalidConfig, quoted(jwksURI))
+	}
+	return newRemote(jwksURI, cfg)
+}
+
+// quoted returns a URL-like value of a fetched document fit for an error:
+// redacted and at most maxQuotedBytes long.
+func quoted(s string) string {
+	s, cut := redact.Truncate(redact.URL(s), maxQuotedBytes)
+	if cut {
+		s += "…"
+	}
+	return s
 }

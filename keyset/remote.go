@@ -22,6 +22,7 @@ import (
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/cache"
+	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
 // Defaults of RemoteConfig.
@@ -56,9 +57,10 @@ const (
 	OutcomeFailed      = "failed"       // the set in use (if any) is kept
 )
 
-// RefreshEvent describes one request to the JWKS endpoint.
+// RefreshEvent describes one request to the JWKS endpoint. Neither URL
+// nor Err shows the URL's userinfo, query or fragment.
 type RefreshEvent struct {
-	URL      string
+	URL      string // the JWKS URL as Remote.URL shows it
 	Trigger  string
 	Outcome  string
 	Err      error         // for OutcomeFailed
@@ -71,7 +73,7 @@ type RefreshEvent struct {
 // MissEvent describes a lookup of an unknown kid that did not cause a
 // request. It carries no token content.
 type MissEvent struct {
-	URL    string
+	URL    string // the JWKS URL as Remote.URL shows it
 	Reason string // "negative_cache", "rate_limited", "backoff", "absent_after_refresh"
 }
 
@@ -108,15 +110,24 @@ type RemoteConfig struct {
 	// Cache, when set, is a parsed-key cache shared with other key sets.
 	// Nil: a private cache of MaxKeys entries.
 	Cache *cache.Keys
-	// AllowInsecureHTTP allows http:// URLs to hosts other than loopback.
+	// AllowInsecureHTTP allows http:// URLs to hosts other than loopback,
+	// for the URL given to NewRemote and the issuer given to Discover only.
+	// It never applies to a URL learned from a response (a discovery
+	// document's jwks_uri, a redirect's Location): that must be https, or
+	// http on the very origin (scheme, host and port) of the URL it was
+	// learned from, so no response can downgrade the transport or point
+	// the requests at a host the operator did not name.
 	AllowInsecureHTTP bool
-	// AllowCrossHostRedirect follows redirects to another host.
+	// AllowCrossHostRedirect follows redirects to another host (to https
+	// only, see AllowInsecureHTTP).
 	AllowCrossHostRedirect bool
 	// OnRefresh, when set, is called after every request, synchronously.
 	OnRefresh func(RefreshEvent)
 	// OnMiss, when set, is called when an unknown kid causes no request.
 	OnMiss func(MissEvent)
-	// Logger, when set, receives one record per request and per miss.
+	// Logger, when set, receives one record per request and per miss. Like
+	// the events and every error, it shows the URL without userinfo, query
+	// or fragment.
 	Logger *slog.Logger
 	// Now returns the current time. Nil: time.Now.
 	Now func() time.Time
@@ -133,7 +144,8 @@ type RemoteConfig struct {
 // lookups (and Refresh) and run, bounded by FetchTimeout, in singleflight's
 // goroutine. Close cancels a request in flight and waits for it.
 type Remote struct {
-	url    string
+	url    string       // as configured: the requests use it
+	shown  string       // url without its secrets: events, logs and errors use it
 	cfg    RemoteConfig // defaults applied; read-only
 	epoch  time.Time    // hot-path deadlines are offsets from it
 	wall   bool         // cfg.Now was given: read it instead of the monotonic clock
@@ -191,12 +203,19 @@ var (
 )
 
 // NewRemote returns a Remote for the JWKS at rawURL, which must be https,
-// or http to a loopback host (or any host with AllowInsecureHTTP). It does
-// no I/O: the first lookup fetches. Errors wrap jwtverify.ErrInvalidConfig.
+// or http to a loopback host (or any host with AllowInsecureHTTP). The
+// requests use rawURL as given, userinfo and query included; nothing else
+// shows them (see URL). It does no I/O: the first lookup fetches. Errors
+// wrap jwtverify.ErrInvalidConfig.
 func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
 	}
+	return newRemote(rawURL, cfg)
+}
+
+// newRemote is NewRemote for a URL already checked.
+func newRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	bad := func(msg string) (*Remote, error) {
 		return nil, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
 	}
@@ -222,7 +241,7 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Remote{url: rawURL, cfg: cfg, cache: cfg.Cache, epoch: cfg.Now(), wall: wall}
+	r := &Remote{url: rawURL, shown: redact.URL(rawURL), cfg: cfg, cache: cfg.Cache, epoch: cfg.Now(), wall: wall}
 	if r.cache == nil {
 		var err error
 		if r.cache, err = cache.NewKeys(cfg.MaxKeys); err != nil {
@@ -235,16 +254,17 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	}
 	r.neg = neg
 	r.negTTL = max(cfg.MinRefresh, cfg.UnknownKIDInterval)
-	r.client = clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.AllowInsecureHTTP)
+	r.client = clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect)
 	r.base, r.cancel = context.WithCancel(context.Background())
 	return r, nil
 }
 
-// checkURL accepts https, and http only to loopback unless insecure.
+// checkURL checks a URL the operator gave: https, and http only to
+// loopback unless insecure.
 func checkURL(rawURL string, insecure bool) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %q is not an absolute URL", jwtverify.ErrInvalidConfig, rawURL)
+		return fmt.Errorf("%w: %q is not an absolute URL", jwtverify.ErrInvalidConfig, redact.URL(rawURL))
 	}
 	switch {
 	case u.Scheme == "https":
@@ -252,7 +272,15 @@ func checkURL(rawURL string, insecure bool) error {
 	case u.Scheme == "http" && (insecure || isLoopback(u.Hostname())):
 		return nil
 	}
-	return fmt.Errorf("%w: %q: only https URLs (http to loopback) unless AllowInsecureHTTP", jwtverify.ErrInvalidConfig, rawURL)
+	return fmt.Errorf("%w: %q: only https URLs (http to loopback) unless AllowInsecureHTTP", jwtverify.ErrInvalidConfig, redact.URL(rawURL))
+}
+
+// learnedURLAllowed reports whether u, learned from a response to a
+// request for from, may be requested: https, or http on from's own origin
+// (scheme, host and port), which names no host and no transport that from
+// did not.
+func learnedURLAllowed(u, from *url.URL) bool {
+	return u.Scheme == "https" || (u.Scheme == "http" && from.Scheme == "http" && strings.EqualFold(u.Host, from.Host))
 }
 
 func isLoopback(host string) bool {
@@ -264,9 +292,10 @@ func isLoopback(host string) bool {
 }
 
 // clientFor returns a copy of c (or a new client with timeout) whose
-// redirects stay on the original host and never leave https for http
-// (unless allowed), before any CheckRedirect of the caller's own runs.
-func clientFor(c *http.Client, timeout time.Duration, crossHost, insecure bool) *http.Client {
+// redirects stay on the original host (unless crossHost) and go to https,
+// or to http on the original origin (learnedURLAllowed), before any
+// CheckRedirect of the caller's own runs.
+func clientFor(c *http.Client, timeout time.Duration, crossHost bool) *http.Client {
 	var out http.Client
 	if c != nil {
 		out = *c
@@ -281,15 +310,42 @@ func clientFor(c *http.Client, timeout time.Duration, crossHost, insecure bool) 
 		if !crossHost && req.URL.Host != via[0].URL.Host {
 			return errors.New("redirect to another host refused")
 		}
-		if !insecure && via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return errors.New("redirect from https to http refused")
+		if !learnedURLAllowed(req.URL, via[0].URL) {
+			return errors.New("redirect to http refused: a redirect must go to https, or stay on the http origin requested")
 		}
 		if theirs != nil {
 			return theirs(req, via)
 		}
 		return nil
 	}
+	out.Transport = locationGuard{out.Transport}
 	return &out
+}
+
+// locationGuard refuses a redirect whose Location does not parse, with
+// text of its own: net/http's error for it quotes the whole header, which
+// the server chose and may fill with credentials or megabytes.
+type locationGuard struct{ rt http.RoundTripper }
+
+func (g locationGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := g.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if loc := resp.Header.Get("Location"); loc != "" {
+			if _, perr := req.URL.Parse(loc); perr != nil {
+				resp.Body.Close()
+				return nil, errors.New("redirect whose Location is not a URL")
+			}
+		}
+	}
+	return resp, nil
 }
 
 // Generation returns a number that changes whenever a fetch installs a set
@@ -312,8 +368,10 @@ func (r *Remote) Age() (time.Duration, bool) {
 	return r.cfg.Now().Sub(s.fetchedAt), true
 }
 
-// URL returns the JWKS URL.
-func (r *Remote) URL() string { return r.url }
+// URL returns the JWKS URL without its userinfo, query and fragment (where
+// credentials are put), as events, logs and errors show it: safe to log.
+// The requests use the URL as configured.
+func (r *Remote) URL() string { return r.shown }
 
 // Algorithms returns every asymmetric algorithm: the keys of a remote set
 // change, and HMAC secrets never come from one. A Verifier with no
@@ -559,9 +617,10 @@ func (r *Remote) fetchFn(trigger string, gen uint64) func() (any, error) {
 // fetch makes one request and installs its result.
 func (r *Remote) fetch(trigger string, cur *snapshot) (*snapshot, error) {
 	start := r.cfg.Now()
-	ev := RefreshEvent{URL: r.url, Trigger: trigger}
+	ev := RefreshEvent{URL: r.shown, Trigger: trigger}
 	seq := r.fetchSeq.Add(1)
 	next, skipped, err := r.request(cur)
+	err = redact.Error(err) // net/http's errors quote the URL, query included
 	ev.Duration = r.cfg.Now().Sub(start)
 	ev.Skipped = skipped
 	if err != nil {
@@ -694,9 +753,9 @@ func (r *Remote) report(ev RefreshEvent) {
 
 func (r *Remote) miss(reason string) {
 	if r.cfg.OnMiss != nil {
-		r.cfg.OnMiss(MissEvent{URL: r.url, Reason: reason})
+		r.cfg.OnMiss(MissEvent{URL: r.shown, Reason: reason})
 	}
 	if r.cfg.Logger != nil {
-		r.cfg.Logger.Debug("jwks unknown kid without refresh", "url", r.url, "reason", reason)
+		r.cfg.Logger.Debug("jwks unknown kid without refresh", "url", r.shown, "reason", reason)
 	}
 }

@@ -77,7 +77,9 @@ func ExampleDiscover() {
 	srv := exampleIssuer()
 	defer srv.Close()
 
-	// The issuer URL must be https, or http to loopback as here.
+	// The issuer URL must be https, or http to loopback as here. The
+	// jwks_uri its document names must be https, or on the issuer's own
+	// origin as here.
 	keys, err := keyset.Discover(context.Background(), srv.URL, keyset.RemoteConfig{})
 	if err != nil {
 		panic(err)

@@ -92,26 +92,34 @@ func mustMarshal(m map[string]any) string {
 	return string(b)
 }
 
+// TestRedirectPolicy: a redirect's Location is learned from a response: it
+// may go to https, or stay on the http origin requested, whatever
+// AllowInsecureHTTP says; another host needs AllowCrossHostRedirect.
 func TestRedirectPolicy(t *testing.T) {
 	req := func(u string) *http.Request { r, _ := http.NewRequest("GET", u, nil); return r }
-	from := []*http.Request{req("https://issuer.example/jwks")}
 	called := false
 	theirs := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { called = true; return nil }}
 	for _, tt := range []struct {
-		to                  string
-		crossHost, insecure bool
-		ok                  bool
+		from, to  string
+		crossHost bool
+		ok        bool
 	}{
-		{"https://issuer.example/keys", false, false, true},
-		{"http://issuer.example/keys", false, false, false},
-		{"http://issuer.example/keys", false, true, true},
-		{"https://other.example/keys", false, false, false},
-		{"https://other.example/keys", true, false, true},
+		{"https://issuer.example/jwks", "https://issuer.example/keys", false, true},
+		{"https://issuer.example/jwks", "http://issuer.example/keys", false, false},
+		{"https://issuer.example/jwks", "http://issuer.example/keys", true, false},
+		{"https://issuer.example/jwks", "https://other.example/keys", false, false},
+		{"https://issuer.example/jwks", "https://other.example/keys", true, true},
+		{"https://issuer.example/jwks", "http://127.0.0.1/keys", true, false},
+		{"http://127.0.0.1:8080/jwks", "http://127.0.0.1:8080/keys", false, true},
+		{"http://127.0.0.1:8080/jwks", "https://127.0.0.1:8080/keys", false, true},
+		{"http://127.0.0.1:8080/jwks", "http://127.0.0.1:9090/keys", true, false},
+		{"http://127.0.0.1:8080/jwks", "http://169.254.169.254/latest", true, false},
+		{"http://127.0.0.1:8080/jwks", "https://issuer.example/keys", true, true},
 	} {
 		for _, base := range []*http.Client{nil, theirs} {
-			err := clientFor(base, time.Second, tt.crossHost, tt.insecure).CheckRedirect(req(tt.to), from)
+			err := clientFor(base, time.Second, tt.crossHost).CheckRedirect(req(tt.to), []*http.Request{req(tt.from)})
 			if tt.ok != (err == nil) {
-				t.Errorf("redirect to %s (crossHost=%v insecure=%v, own client=%v): %v", tt.to, tt.crossHost, tt.insecure, base != nil, err)
+				t.Errorf("redirect from %s to %s (crossHost=%v, own client=%v): %v", tt.from, tt.to, tt.crossHost, base != nil, err)
 			}
 		}
 	}

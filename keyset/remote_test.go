@@ -667,11 +667,26 @@ func TestRedirects(t *testing.T) {
 	// 127.0.0.1 and localhost are different hosts to the redirect check.
 	other := httptest.NewServer(http.RedirectHandler(strings.Replace(target.URL, "127.0.0.1", "localhost", 1)+"/jwks", http.StatusFound))
 	defer other.Close()
+	tlsTarget := httptest.NewTLSServer(target.Config.Handler)
+	defer tlsTarget.Close()
+	toTLS := httptest.NewServer(http.RedirectHandler(tlsTarget.URL+"/jwks", http.StatusFound))
+	defer toTLS.Close()
 	if _, err := f.remote(t, other.URL, nil).Key(context.Background(), "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
 		t.Fatalf("cross-host redirect followed: %v", err)
 	}
-	if _, err := f.remote(t, other.URL, func(c *keyset.RemoteConfig) { c.AllowCrossHostRedirect = true }).Key(context.Background(), "A", "RS256"); err != nil {
-		t.Fatalf("allowed cross-host redirect: %v", err)
+	if _, err := f.remote(t, toTLS.URL, func(c *keyset.RemoteConfig) {
+		c.AllowCrossHostRedirect, c.Client = true, tlsTarget.Client()
+	}).Key(context.Background(), "A", "RS256"); err != nil {
+		t.Fatalf("allowed cross-host redirect to https: %v", err)
+	}
+	// A redirect's Location is learned from a response: to another host
+	// over http it is refused even when cross-host redirects are allowed.
+	for _, insecure := range []bool{false, true} {
+		if _, err := f.remote(t, other.URL, func(c *keyset.RemoteConfig) {
+			c.AllowCrossHostRedirect, c.AllowInsecureHTTP = true, insecure
+		}).Key(context.Background(), "A", "RS256"); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatalf("cross-host redirect to http followed (AllowInsecureHTTP=%v): %v", insecure, err)
+		}
 	}
 	// A redirect to another port of the same host name is another host too
 	// (Host includes the port); the check compares host:port.
@@ -713,14 +728,18 @@ func TestNewRemoteValidation(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	f := newFixture()
-	keys := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	body := jwks(t, map[string]*rsa.PrivateKey{"A": f.a})
 	var issuer string
-	disco := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/tenant/.well-known/openid-configuration" {
+	var disco *httptest.Server
+	disco = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/tenant/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": disco.URL + "/tenant/jwks"})
+		case "/tenant/jwks":
+			w.Write(body)
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": keys.URL})
 	}))
 	defer disco.Close()
 	iss := disco.URL + "/tenant"
@@ -731,7 +750,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if r.URL() != keys.URL {
+	if r.URL() != iss+"/jwks" {
 		t.Fatalf("jwks_uri %q", r.URL())
 	}
 	if _, err := r.Key(context.Background(), "A", "RS256"); err != nil {
@@ -745,8 +764,10 @@ func TestDiscover(t *testing.T) {
 	if _, err := keyset.Discover(context.Background(), disco.URL+"/other", keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
 		t.Fatalf("404: %v", err)
 	}
-	if _, err := keyset.Discover(context.Background(), "http://issuer.example", keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrInvalidConfig) {
-		t.Fatalf("plain http issuer: %v", err)
+	for _, bad := range []string{"http://issuer.example", iss + "?x=1", iss + "#frag", iss + "?"} {
+		if _, err := keyset.Discover(context.Background(), bad, keyset.RemoteConfig{}); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+			t.Fatalf("issuer %s: %v", bad, err)
+		}
 	}
 }
 
@@ -1000,5 +1021,294 @@ func TestAge(t *testing.T) {
 	f.clock.Add(time.Minute)
 	if age, ok := r.Age(); !ok || age != time.Minute {
 		t.Fatalf("Age = %v, %v", age, ok)
+	}
+}
+
+// withSecrets returns srvURL+path with a user name, a password and an API
+// key in its query, as an operator might configure a protected endpoint.
+func withSecrets(srvURL, path string) string {
+	return strings.Replace(srvURL, "://", "://user:pass@", 1) + path + "?api_key=s3cret"
+}
+
+// checkNoSecrets fails if any text holds a part of withSecrets' URL that is
+// a secret.
+func checkNoSecrets(t *testing.T, texts []string) {
+	t.Helper()
+	for _, s := range texts {
+		for _, secret := range []string{"pass", "s3cret", "api_key", "user"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%q shows %q", s, secret)
+				break
+			}
+		}
+	}
+}
+
+// TestURLSecretsNeverShown: the userinfo and query of a JWKS URL reach the
+// endpoint but no log line, event, error or accessor, whatever fails.
+func TestURLSecretsNeverShown(t *testing.T) {
+	f := newFixture()
+	srv := newServer(t, jwks(t, map[string]*rsa.PrivateKey{"A": f.a}))
+	var gotQuery, gotUser, gotPass string
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.mu.Lock()
+		gotQuery = r.URL.RawQuery
+		gotUser, gotPass, _ = r.BasicAuth()
+		srv.mu.Unlock()
+		srv.serve(w, r)
+	})
+	rawURL := withSecrets(srv.URL, "/jwks")
+	var mu sync.Mutex
+	var texts []string
+	keep := func(s string) { mu.Lock(); texts = append(texts, s); mu.Unlock() }
+	var logBuf bytes.Buffer
+	var refreshes, misses int
+	r := f.remote(t, rawURL, func(c *keyset.RemoteConfig) {
+		c.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logBuf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.OnRefresh = func(ev keyset.RefreshEvent) {
+			keep(fmt.Sprintf("%+v", ev))
+			if ev.Err != nil {
+				keep(ev.Err.Error())
+			}
+			mu.Lock()
+			refreshes++
+			mu.Unlock()
+		}
+		c.OnMiss = func(ev keyset.MissEvent) { keep(fmt.Sprintf("%+v", ev)); mu.Lock(); misses++; mu.Unlock() }
+	})
+	v := f.verifier(t, r)
+	ctx := context.Background()
+	good := f.token(t, "A", f.a, nil)
+	verify := func(tok string) error {
+		_, err := v.Verify(ctx, tok)
+		if err != nil {
+			keep(err.Error())
+		}
+		return err
+	}
+	refresh := func() error {
+		err := r.Refresh(ctx)
+		if err != nil {
+			keep(err.Error())
+		}
+		return err
+	}
+
+	srv.set(func(s *server) { s.status = 500 })
+	if err := verify(good); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("first fetch answered 500: %v", err)
+	}
+	srv.set(func(s *server) { s.status = 200 })
+	if err := refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(good); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if gotQuery != "api_key=s3cret" || gotUser != "user" || gotPass != "pass" {
+		t.Errorf("the endpoint got query %q and user %q:%q; the configured URL must be used as given", gotQuery, gotUser, gotPass)
+	}
+	mu.Unlock()
+	unknown := f.token(t, "B", f.b, nil)
+	verify(unknown) // refreshes: B is absent
+	verify(unknown) // negative cache
+	srv.set(func(s *server) { s.body = []byte("<html>oops</html>") })
+	if err := refresh(); err == nil {
+		t.Fatal("bad body accepted")
+	}
+	srv.Close() // unreachable from now on
+	if err := refresh(); err == nil {
+		t.Fatal("unreachable endpoint: no error")
+	}
+	f.clock.Add(keyset.DefaultMaxStale + time.Hour)
+	if err := verify(good); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+		t.Fatalf("past MaxStale: %v", err)
+	}
+	keep(r.URL())
+	if want := srv.URL + "/jwks"; r.URL() != want {
+		t.Errorf("URL() = %q, want %q", r.URL(), want)
+	}
+
+	// Configuration errors quote the URL without its secrets too.
+	for _, bad := range []string{
+		withSecrets("http://issuer.example", "/jwks"), // plain http, not loopback
+		withSecrets("ftp://issuer.example", "/jwks"),
+		withSecrets("https://issuer.example", "/%zz"),
+		"user:pass@issuer.example/jwks?api_key=s3cret", // no scheme
+	} {
+		_, err := keyset.NewRemote(bad, keyset.RemoteConfig{})
+		if !errors.Is(err, jwtverify.ErrInvalidConfig) {
+			t.Errorf("NewRemote(%q) = %v", bad, err)
+			continue
+		}
+		keep(err.Error())
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	texts = append(texts, logBuf.String())
+	if refreshes < 5 || misses < 2 || !strings.Contains(logBuf.String(), "jwks refresh failed") {
+		t.Fatalf("%d refresh events, %d miss events; log:\n%s", refreshes, misses, logBuf.String())
+	}
+	if !strings.Contains(logBuf.String(), "url="+r.URL()) {
+		t.Errorf("log lines do not name the redacted URL %s:\n%s", r.URL(), logBuf.String())
+	}
+	checkNoSecrets(t, texts)
+}
+
+// TestDiscoverSecretsNeverShown: errors of Discover do not show the
+// userinfo or query of the issuer URL, nor of a URL a document names.
+func TestDiscoverSecretsNeverShown(t *testing.T) {
+	var docIssuer string
+	disco := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/tenant/.well-known/openid-configuration" {
+			http.Error(w, "nope", http.StatusInternalServerError)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"issuer": docIssuer, "jwks_uri": withSecrets("http://issuer.example", "/jwks")})
+	}))
+	defer disco.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	var texts []string
+	for name, issuer := range map[string]string{
+		"500":              strings.Replace(disco.URL, "://", "://user:pass@", 1) + "/other",
+		"unreachable":      strings.Replace(down.URL, "://", "://user:pass@", 1) + "/tenant",
+		"issuer has query": withSecrets(disco.URL, "/tenant"),
+		"not a URL":        withSecrets("https://issuer.example", "/%zz"),
+		"another issuer":   disco.URL + "/tenant",
+		"http jwks_uri":    "http://" + strings.TrimPrefix(disco.URL, "http://") + "/tenant",
+	} {
+		docIssuer = withSecrets("https://issuer.example", "/tenant")
+		if name == "http jwks_uri" {
+			docIssuer = issuer
+		}
+		_, err := keyset.Discover(context.Background(), issuer, keyset.RemoteConfig{})
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+		texts = append(texts, err.Error())
+	}
+	checkNoSecrets(t, texts)
+}
+
+// TestBadRedirectLocationNotShown: net/http quotes a Location header that
+// does not parse in its error; neither Remote nor Discover may pass that
+// server-chosen text (secrets, or megabytes) on.
+func TestBadRedirectLocationNotShown(t *testing.T) {
+	filler := strings.Repeat("x", 64<<10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://user:pass@"+r.Host+"/%zz?api_key=s3cret&"+filler)
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	var texts []string
+	r, err := keyset.NewRemote(srv.URL+"/jwks", keyset.RemoteConfig{
+		OnRefresh: func(ev keyset.RefreshEvent) {
+			if ev.Err != nil {
+				texts = append(texts, ev.Err.Error())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Refresh(context.Background()); err == nil {
+		t.Fatal("Refresh followed a redirect to a Location that does not parse")
+	} else {
+		texts = append(texts, err.Error())
+	}
+	if _, err := keyset.Discover(context.Background(), srv.URL, keyset.RemoteConfig{}); err == nil {
+		t.Fatal("Discover followed a redirect to a Location that does not parse")
+	} else {
+		texts = append(texts, err.Error())
+	}
+	if len(texts) != 3 {
+		t.Fatalf("got %d error texts, want 3 (Refresh, its event, Discover): %q", len(texts), texts)
+	}
+	for _, text := range texts {
+		if len(text) > 512 || strings.Contains(text, "xxxx") {
+			t.Errorf("error text carries the server's Location (%d bytes)", len(text))
+		}
+	}
+	checkNoSecrets(t, texts)
+}
+
+// TestLearnedURLsMustBeHTTPS: a jwks_uri taken from a discovery document
+// must be https, whatever AllowInsecureHTTP says; http is accepted only on
+// the very origin (scheme, host, port) of the issuer URL the operator gave.
+// A refused URL is never requested.
+func TestLearnedURLsMustBeHTTPS(t *testing.T) {
+	f := newFixture()
+	body := jwks(t, map[string]*rsa.PrivateKey{"A": f.a})
+	var loopbackHits atomic.Int32
+	loopback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loopbackHits.Add(1)
+		w.Write(body)
+	}))
+	defer loopback.Close()
+	var jwksURI atomic.Value
+	var srv *httptest.Server
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": srv.URL, "jwks_uri": jwksURI.Load().(string)})
+		case "/jwks":
+			w.Write(body)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	tlsSrv := httptest.NewTLSServer(handler)
+	defer tlsSrv.Close()
+	plainSrv := httptest.NewServer(handler)
+	defer plainSrv.Close()
+
+	for _, tt := range []struct {
+		name     string
+		issuer   *httptest.Server
+		jwksURI  string
+		insecure bool
+		ok       bool
+	}{
+		{"https issuer, https jwks_uri", tlsSrv, tlsSrv.URL + "/jwks", false, true},
+		{"https issuer, http loopback jwks_uri", tlsSrv, loopback.URL + "/jwks", false, false},
+		{"https issuer, http loopback jwks_uri, AllowInsecureHTTP", tlsSrv, loopback.URL + "/jwks", true, false},
+		{"https issuer, http jwks_uri on its own host and port", tlsSrv, strings.Replace(tlsSrv.URL, "https:", "http:", 1) + "/jwks", true, false},
+		{"https issuer, http metadata address, AllowInsecureHTTP", tlsSrv, "http://169.254.169.254/latest/meta-data", true, false},
+		{"http loopback issuer, same-origin http jwks_uri", plainSrv, plainSrv.URL + "/jwks", false, true},
+		{"http loopback issuer, http jwks_uri on another port", plainSrv, loopback.URL + "/jwks", false, false},
+		{"http loopback issuer, http jwks_uri on another port, AllowInsecureHTTP", plainSrv, loopback.URL + "/jwks", true, false},
+		{"http loopback issuer, https jwks_uri", plainSrv, tlsSrv.URL + "/jwks", false, true},
+		{"relative jwks_uri", tlsSrv, "/jwks", false, false},
+		{"jwks_uri of another scheme", tlsSrv, "file:///etc/passwd", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv = tt.issuer
+			jwksURI.Store(tt.jwksURI)
+			before := loopbackHits.Load()
+			cfg := keyset.RemoteConfig{Now: f.clock.Now, Client: tlsSrv.Client(), AllowInsecureHTTP: tt.insecure}
+			r, err := keyset.Discover(context.Background(), tt.issuer.URL, cfg)
+			if !tt.ok {
+				if !errors.Is(err, jwtverify.ErrInvalidConfig) {
+					t.Fatalf("Discover = %v, want invalid configuration", err)
+				}
+				if loopbackHits.Load() != before {
+					t.Fatal("the refused jwks_uri was requested")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, err := r.Key(context.Background(), "A", "RS256"); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

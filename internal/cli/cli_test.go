@@ -388,3 +388,47 @@ func pemOf(t *testing.T, f *backendtest.Fixture) []byte {
 	t.Helper()
 	return testkeys.PublicPEM(&f.Keys.P256.PublicKey)
 }
+
+// TestRemoteURLSecretsNeverShown: a --jwks or --oidc-issuer URL's userinfo
+// and query never appear in the command's output, whatever fails.
+func TestRemoteURLSecretsNeverShown(t *testing.T) {
+	f, c := fixture(t)
+	good := f.Sign("ES256", nil, c)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/garbage" {
+			w.Write([]byte("<html>oops</html>"))
+			return
+		}
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	secrets := func(base, path string) string {
+		return strings.Replace(base, "://", "://user:pass@", 1) + path + "?api_key=s3cret"
+	}
+	for name, args := range map[string][]string{
+		"unreachable jwks":   {"verify", "--jwks", secrets(down.URL, "/jwks"), good},
+		"jwks 500":           {"verify", "--jwks", secrets(failing.URL, "/jwks"), good},
+		"jwks garbage":       {"verify", "--jwks", secrets(failing.URL, "/garbage"), good},
+		"jwks plain http":    {"verify", "--jwks", secrets("http://issuer.example", "/jwks"), good},
+		"jwks upper case":    {"verify", "--jwks", secrets(strings.Replace(down.URL, "http:", "HTTP:", 1), "/jwks"), good},
+		"jwks other scheme":  {"verify", "--jwks", secrets("ftp://issuer.example", "/jwks"), good},
+		"unreachable issuer": {"verify", "--oidc-issuer", strings.Replace(down.URL, "://", "://user:pass@", 1), good},
+		"issuer 500":         {"verify", "--oidc-issuer", strings.Replace(failing.URL, "://", "://user:pass@", 1), good},
+		"issuer with query":  {"verify", "--oidc-issuer", secrets(failing.URL, ""), good},
+	} {
+		r := run("", args...)
+		if r.code != ExitUsage || r.stdout != "" {
+			t.Errorf("%s: %+v, want exit 2", name, r)
+		}
+		for _, secret := range []string{"pass", "s3cret", "api_key", "user"} {
+			if strings.Contains(r.stderr, secret) {
+				t.Errorf("%s: stderr shows %q: %q", name, secret, r.stderr)
+			}
+		}
+		if !strings.Contains(r.stderr, "issuer.") && !strings.Contains(r.stderr, "127.0.0.1") {
+			t.Errorf("%s: stderr does not name the host: %q", name, r.stderr)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/redact"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -160,9 +161,12 @@ func (f *verifyFlags) verifier() (*jwtverify.Core, error) {
 
 // keySource returns the keys the flags name: a remote key set (--jwks URL
 // or --oidc-issuer), fetched once now so that an unreachable endpoint is a
-// configuration error, or a static set of the files' keys.
+// configuration error, or a static set of the files' keys. A --jwks value
+// with "://" is a URL, whatever its scheme (keyset refuses all but http
+// and https), so that its userinfo and query are never shown, not even in
+// a file-not-found message. No error shows them.
 func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
-	remoteJWKS := strings.HasPrefix(f.jwks, "http://") || strings.HasPrefix(f.jwks, "https://")
+	remoteJWKS := strings.Contains(f.jwks, "://")
 	if remoteJWKS || f.oidcIssuer != "" {
 		if (remoteJWKS && f.oidcIssuer != "") || f.key != "" || f.secretFile != "" {
 			return nil, errors.New("--jwks URL and --oidc-issuer are used alone, without other key flags")
@@ -172,7 +176,9 @@ func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 		var r *keyset.Remote
 		var err error
 		if f.oidcIssuer != "" {
-			r, err = keyset.Discover(ctx, f.oidcIssuer, f.remoteCfg)
+			if r, err = keyset.Discover(ctx, f.oidcIssuer, f.remoteCfg); err != nil {
+				err = fmt.Errorf("--oidc-issuer %s: %w", redact.URL(f.oidcIssuer), err)
+			}
 		} else {
 			r, err = keyset.NewRemote(f.jwks, f.remoteCfg)
 		}
@@ -181,7 +187,7 @@ func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 		}
 		if err := r.Refresh(ctx); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err)
+			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err) // URL and err are redacted
 		}
 		f.remote = r
 		return r, nil
