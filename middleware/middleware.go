@@ -12,7 +12,8 @@
 // error_description; a policy refusal, 403 with error="insufficient_scope"
 // (and scope="…"); keys that cannot be had (the key set is past its
 // staleness bound), 503 with Retry-After, since the token may be fine; a
-// malformed request (two credentials, a bad Authorization header), 400 with
+// malformed request (two credentials, an Authorization header other than
+// "Bearer", one space and an RFC 6750 b64token), 400 with
 // error="invalid_request". No response or log ever contains the token.
 package middleware
 
@@ -42,11 +43,15 @@ type Options struct {
 	// QueryParam, when set (RFC 6750 uses "access_token"), also takes the
 	// token from that query parameter. Off by default: URLs are logged.
 	QueryParam string
-	// Cookie, when set, also takes the token from the named cookie.
+	// Cookie, when set, also takes the token from the named cookie. A
+	// cookie of that name with an empty value is no credential; two
+	// cookies of that name are two credentials (400).
 	Cookie string
 	// RequireTLS refuses requests that did not arrive over TLS with 403.
-	// A request from one of TrustedProxies counts as TLS when its
-	// X-Forwarded-Proto is https.
+	// A request from one of TrustedProxies counts as TLS when the last
+	// X-Forwarded-Proto value (across all header lines and comma-separated
+	// elements: the one that proxy set or appended, not the client's) is
+	// https, in any case.
 	RequireTLS     bool
 	TrustedProxies []netip.Prefix
 	// RetryAfter is sent with 503. Zero: 30s.
@@ -82,9 +87,10 @@ type Error struct {
 
 type ctxKey struct{}
 
-// verified is what the middleware stores in the request context.
+// verified is what the middleware stores in the request context: the
+// request's one Subject, shared by its Policy and every Require after it.
 type verified struct {
-	tok  *jwtverify.Token
+	subj Subject
 	opts *Options
 }
 
@@ -94,7 +100,7 @@ func FromContext(ctx context.Context) (*jwtverify.Token, bool) {
 	if !ok {
 		return nil, false
 	}
-	return v.tok, true
+	return v.subj.Token, true
 }
 
 type mw struct {
@@ -134,21 +140,13 @@ func Require(p Policy) func(http.Handler) http.Handler {
 				writeError(w, r, "api", nil, &Error{Status: http.StatusUnauthorized, Description: "bearer token required"})
 				return
 			}
-			if err := apply(p, v.tok); err != nil {
+			if err := p(&v.subj); err != nil {
 				writeError(w, r, v.opts.Realm, v.opts.ErrorHandler, denied(err))
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-func apply(p Policy, tok *jwtverify.Token) error {
-	s := &Subject{Token: tok}
-	if err := tok.Claims.Decode(&s.Claims); err != nil {
-		return &Denied{Reason: "claims cannot be decoded"}
-	}
-	return p(s)
 }
 
 func denied(err error) *Error {
@@ -197,8 +195,9 @@ func (m *mw) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 		fail(&Error{Status: http.StatusUnauthorized, Code: "invalid_token", Description: class, Err: err}, class)
 		return
 	}
+	v := &verified{subj: Subject{Token: tok}, opts: &m.opts}
 	if m.opts.Policy != nil {
-		if err := apply(m.opts.Policy, tok); err != nil {
+		if err := m.opts.Policy(&v.subj); err != nil {
 			e := denied(err)
 			out.Status, out.Class = e.Status, "policy"
 			m.log(r, route, e, tok)
@@ -209,7 +208,7 @@ func (m *mw) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	}
 	m.log(r, route, nil, tok)
 	m.observe(out)
-	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &verified{tok, &m.opts})))
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
 }
 
 func (m *mw) observe(o Outcome) {
@@ -253,19 +252,39 @@ func (m *mw) overTLS(r *http.Request) bool {
 	}
 	for _, p := range m.opts.TrustedProxies {
 		if p.Contains(addr.Unmap()) {
-			return strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+			return strings.EqualFold(lastForwardedProto(r.Header), "https")
 		}
 	}
 	return false
 }
 
+// lastForwardedProto returns the last X-Forwarded-Proto value, across all
+// header lines and their comma-separated elements, without optional
+// whitespace: the one the proxy nearest to us appended. The earlier ones
+// are whatever the client sent.
+func lastForwardedProto(h http.Header) string {
+	lines := h.Values("X-Forwarded-Proto")
+	if len(lines) == 0 {
+		return ""
+	}
+	last := lines[len(lines)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.Trim(last, " \t")
+}
+
 var (
 	errTwoCredentials = errors.New("more than one credential")
 	errBadHeader      = errors.New("malformed Authorization header")
+	errBadToken       = errors.New("malformed bearer token")
 )
 
 // extract returns the request's one bearer token, "" when it has none, or
-// an error for a request RFC 6750 calls invalid.
+// an error for a request RFC 6750 calls invalid. The Authorization header
+// is "Bearer" (any case), exactly one space and a b64token; a header whose
+// scheme (up to the first space or tab) is Bearer but is otherwise
+// different is malformed. A header of another scheme is no credential.
 func (m *mw) extract(r *http.Request) (string, error) {
 	var found []string
 	headers := r.Header.Values("Authorization")
@@ -273,10 +292,13 @@ func (m *mw) extract(r *http.Request) (string, error) {
 		return "", errTwoCredentials
 	}
 	if len(headers) == 1 {
-		scheme, rest, _ := strings.Cut(headers[0], " ")
+		scheme, rest := headers[0], ""
+		if i := strings.IndexAny(scheme, " \t"); i >= 0 {
+			scheme, rest = scheme[:i], scheme[i:]
+		}
 		if strings.EqualFold(scheme, "Bearer") {
-			tok := strings.TrimLeft(rest, " ")
-			if !isB64Token(tok) {
+			tok, oneSpace := strings.CutPrefix(rest, " ")
+			if !oneSpace || !isB64Token(tok) {
 				return "", errBadHeader
 			}
 			found = append(found, tok)
@@ -284,15 +306,24 @@ func (m *mw) extract(r *http.Request) (string, error) {
 	}
 	if m.opts.QueryParam != "" {
 		if vals, ok := r.URL.Query()[m.opts.QueryParam]; ok {
-			if len(vals) != 1 || !isB64Token(vals[0]) {
-				return "", errBadHeader
+			if len(vals) > 1 {
+				return "", errTwoCredentials
+			}
+			if !isB64Token(vals[0]) {
+				return "", errBadToken
 			}
 			found = append(found, vals[0])
 		}
 	}
 	if m.opts.Cookie != "" {
-		if c, err := r.Cookie(m.opts.Cookie); err == nil && c.Value != "" {
-			found = append(found, c.Value)
+		switch cs := r.CookiesNamed(m.opts.Cookie); {
+		case len(cs) > 1:
+			return "", errTwoCredentials
+		case len(cs) == 1 && cs[0].Value != "":
+			if !isB64Token(cs[0].Value) {
+				return "", errBadToken
+			}
+			found = append(found, cs[0].Value)
 		}
 	}
 	switch len(found) {
