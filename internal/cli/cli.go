@@ -16,7 +16,7 @@ import (
 const (
 	ExitValid    = 0 // the token verified
 	ExitRejected = 1 // the token was rejected
-	ExitUsage    = 2 // bad usage or configuration
+	ExitUsage    = 2 // bad usage or configuration, or the proxy could not listen or serve
 )
 
 // backends maps --backend names to constructors: an explicit list, not a

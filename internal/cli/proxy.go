@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify/internal/metrics"
+	"github.com/jwtverify/jwtverify/internal/redact"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
@@ -29,32 +31,48 @@ type proxyFlags struct {
 	verifyFlags
 	listen, upstream, metricsListen, claimsHeader string
 	requireScopes                                 list
-	stripAuthorization                            bool
+	stripAuthorization, allowWebSocket            bool
+	timeouts                                      timeouts
+	// transport carries requests upstream; nil: http.DefaultTransport.
+	// Tests set an in-memory one.
+	transport http.RoundTripper
 }
+
+// timeouts bound the connections of both listeners, the proxy's and the
+// metrics', and the graceful shutdown. Zero read, write and idle mean no
+// limit.
+type timeouts struct {
+	readHeader, read, write, idle, shutdown time.Duration
+}
+
+// Defaults of the timeouts, as the README states them. The write timeout
+// bounds a whole exchange, upstream time included, so it also cuts a
+// response that streams for longer: --write-timeout raises it.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 60 * time.Second
+	defaultWriteTimeout      = 60 * time.Second
+	defaultIdleTimeout       = 30 * time.Second
+	defaultShutdownTimeout   = 10 * time.Second
+)
 
 // proxy is a verifying reverse proxy, ready to serve.
 type proxy struct {
-	handler http.Handler
-	metrics http.Handler
-	close   func()
+	handler  http.Handler
+	metrics  http.Handler
+	timeouts timeouts
+	errorLog *log.Logger // the servers' own errors, into the slog logger
+	close    func()
 }
 
 // runProxy serves until SIGINT or SIGTERM, then shuts down gracefully.
+// Once the logger exists every line it writes is a slog record; a failure
+// to listen or to serve exits ExitUsage, never ExitRejected.
 func runProxy(args []string, stderr io.Writer) int {
 	var f proxyFlags
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.register(fs)
-	fs.StringVar(&f.listen, "listen", "", "address to serve on, e.g. :8080 (required)")
-	fs.StringVar(&f.upstream, "upstream", "", "URL of the service behind the proxy (required)")
-	fs.Var(&f.requireScopes, "require-scope", "scope every request needs (repeatable: all of them)")
-	fs.StringVar(&f.claimsHeader, "claims-header", "X-Jwt-Claims", "header carrying the verified claims upstream (base64url JSON)")
-	fs.BoolVar(&f.stripAuthorization, "strip-authorization", false, "do not pass the Authorization header upstream")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics")
-	fs.DurationVar(&f.remoteCfg.MinRefresh, "refresh-min", 0, "remote key set: least refresh interval (default 5m)")
-	fs.DurationVar(&f.remoteCfg.MaxRefresh, "refresh-max", 0, "remote key set: greatest refresh interval (default 24h)")
-	fs.DurationVar(&f.remoteCfg.UnknownKIDInterval, "unknown-kid-interval", 0, "remote key set: least time between unknown-kid refreshes (default 30s)")
-	fs.DurationVar(&f.remoteCfg.MaxStale, "max-stale", 0, "remote key set: oldest set served while refreshes fail (default 24h)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitValid
@@ -72,23 +90,57 @@ func runProxy(args []string, stderr io.Writer) int {
 	defer p.close()
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return usageErr(stderr, err.Error())
+		logger.Error("proxy cannot listen", "err", err)
+		return ExitUsage
 	}
 	var mln net.Listener
 	if f.metricsListen != "" {
 		if mln, err = net.Listen("tcp", f.metricsListen); err != nil {
 			ln.Close()
-			return usageErr(stderr, err.Error())
+			logger.Error("proxy cannot listen for metrics", "err", err)
+			return ExitUsage
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger.Info("proxy listening", "addr", ln.Addr().String(), "upstream", f.upstream)
+	logger.Info("proxy listening", "addr", ln.Addr().String(), "upstream", redact.URL(f.upstream))
 	if err := serveProxy(ctx, p, ln, mln); err != nil {
-		fmt.Fprintf(stderr, "jwtverify: proxy: %v\n", err)
-		return ExitRejected
+		logger.Error("proxy server failed", "err", err)
+		return ExitUsage
 	}
 	return ExitValid
+}
+
+// register adds the proxy's flags, the verifier's included, to fs.
+func (f *proxyFlags) register(fs *flag.FlagSet) {
+	f.verifyFlags.register(fs)
+	fs.StringVar(&f.listen, "listen", "", "address to serve on, e.g. :8080 (required)")
+	fs.StringVar(&f.upstream, "upstream", "", "URL of the service behind the proxy (required)")
+	fs.Var(&f.requireScopes, "require-scope", "scope every request needs (repeatable: all of them)")
+	fs.StringVar(&f.claimsHeader, "claims-header", "X-Jwt-Claims", "header carrying the verified claims upstream (base64url JSON)")
+	fs.BoolVar(&f.stripAuthorization, "strip-authorization", false, "do not pass the Authorization header upstream")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics")
+	fs.DurationVar(&f.remoteCfg.MinRefresh, "refresh-min", 0, "remote key set: least refresh interval (default 5m)")
+	fs.DurationVar(&f.remoteCfg.MaxRefresh, "refresh-max", 0, "remote key set: greatest refresh interval (default 24h)")
+	fs.DurationVar(&f.remoteCfg.UnknownKIDInterval, "unknown-kid-interval", 0, "remote key set: least time between unknown-kid refreshes (default 30s)")
+	fs.DurationVar(&f.remoteCfg.MaxStale, "max-stale", 0, "remote key set: oldest set served while refreshes fail (default 24h)")
+	fs.BoolVar(&f.allowWebSocket, "allow-websocket", false, "tunnel WebSocket upgrades of verified requests, until the token expires (any other upgrade is always refused)")
+	fs.DurationVar(&f.timeouts.readHeader, "read-header-timeout", defaultReadHeaderTimeout, "time to read a request's header")
+	fs.DurationVar(&f.timeouts.read, "read-timeout", defaultReadTimeout, "time to read a whole request, header and body (0: no limit)")
+	fs.DurationVar(&f.timeouts.write, "write-timeout", defaultWriteTimeout, "time from the end of a request's header to the end of its response, upstream time included; a longer response is cut (0: no limit)")
+	fs.DurationVar(&f.timeouts.idle, "idle-timeout", defaultIdleTimeout, "time a keep-alive connection may wait for its next request (0: no limit)")
+	fs.DurationVar(&f.timeouts.shutdown, "shutdown-timeout", defaultShutdownTimeout, "on SIGTERM or SIGINT, time left to the requests in flight")
+}
+
+// check refuses timeouts the servers cannot use.
+func (t timeouts) check() error {
+	if t.readHeader <= 0 || t.shutdown <= 0 {
+		return errors.New("--read-header-timeout and --shutdown-timeout must be positive")
+	}
+	if t.read < 0 || t.write < 0 || t.idle < 0 {
+		return errors.New("--read-timeout, --write-timeout and --idle-timeout must be positive, or 0 for no limit")
+	}
+	return nil
 }
 
 // newProxy builds the verifier, middleware, reverse proxy and metrics.
@@ -98,10 +150,13 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	}
 	up, err := url.Parse(f.upstream)
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
-		return nil, fmt.Errorf("--upstream %q is not an http(s) URL", f.upstream)
+		return nil, fmt.Errorf("--upstream %s is not an http(s) URL", redact.URL(f.upstream))
 	}
 	if f.claimsHeader == "" || strings.ContainsAny(f.claimsHeader, " :\r\n") {
 		return nil, errors.New("--claims-header must be a header name")
+	}
+	if err := f.timeouts.check(); err != nil {
+		return nil, err
 	}
 	var reg metrics.Registry
 	verifications := reg.Counter("jwtverify_verifications_total", "Requests by verification result: valid, a rejection class, policy, missing, invalid_request or insecure.")
@@ -151,6 +206,8 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		closeFn()
 		return nil, err
 	}
+	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelError)
+	redactedUpstream := redact.URL(f.upstream)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
@@ -163,19 +220,88 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 				pr.Out.Header.Del("Authorization")
 			}
 		},
+		Transport: f.transport,
+		ErrorLog:  errorLog,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.Error("upstream request failed", "upstream", redactedUpstream, "method", r.Method, "path", r.URL.Path, "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
 	}
+	// A verified request runs under a deadline. A WebSocket tunnel's is
+	// the instant its token stops verifying (Token.ValidUntil: exp plus
+	// the leeway, or any earlier bound the verifier enforces);
+	// ReverseProxy closes the tunnel when the request's context ends. (The
+	// verifier requires exp; were there no bound, the zero time would
+	// close the tunnel at once.) Any other request's deadline
+	// is the write timeout, so that an upstream that does not answer is
+	// abandoned once the client can no longer be answered.
+	forward := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var deadline time.Time
+		if _, ws := upgradeOf(r); ws {
+			tok, _ := middleware.FromContext(r.Context())
+			deadline = tok.ValidUntil()
+		} else if f.timeouts.write > 0 {
+			deadline = time.Now().Add(f.timeouts.write)
+		}
+		if !deadline.IsZero() {
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		rp.ServeHTTP(w, r)
+	}))
 	// The client's claims header is removed before anything else sees it,
 	// in every spelling an upstream might read as the same name (CGI-style
-	// servers map "_" and "-" alike).
+	// servers map "_" and "-" alike). A protocol upgrade is refused before
+	// the token is looked at, unless it is a WebSocket one and
+	// --allow-websocket is set: nothing inside a tunnel is verified.
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for name := range r.Header {
 			if strings.EqualFold(strings.ReplaceAll(name, "_", "-"), f.claimsHeader) {
 				r.Header.Del(name)
 			}
 		}
-		mw(rp).ServeHTTP(w, r)
+		if asked, ws := upgradeOf(r); asked && !(ws && f.allowWebSocket) {
+			logger.Warn("request refused", "route", r.URL.Path, "method", r.Method, "status", http.StatusBadRequest, "reason", "protocol upgrade")
+			w.Header().Set("Connection", "close")
+			http.Error(w, "protocol upgrade refused", http.StatusBadRequest)
+			return
+		}
+		forward.ServeHTTP(w, r)
 	})
-	return &proxy{handler: h, metrics: reg.Handler(), close: closeFn}, nil
+	return &proxy{handler: h, metrics: reg.Handler(), timeouts: f.timeouts, errorLog: errorLog, close: closeFn}, nil
+}
+
+// upgradeOf reports whether r asks to switch protocols at all (an Upgrade
+// header, or the HTTP/2 preface "PRI * HTTP/2.0" of h2c with prior
+// knowledge, which net/http's HTTP/1 server hands to handlers), and
+// whether the request is exactly a WebSocket handshake: a GET of HTTP/1.1
+// with "upgrade" in Connection and one Upgrade value, "websocket" in any
+// case. Anything else that asks (h2c, a list such as "websocket, h2c", an
+// Upgrade without Connection) is not WebSocket.
+func upgradeOf(r *http.Request) (asked, webSocket bool) {
+	var upgrades []string
+	connUpgrade := false
+	for name, values := range r.Header {
+		switch {
+		case strings.EqualFold(name, "Upgrade"):
+			upgrades = append(upgrades, values...)
+		case strings.EqualFold(name, "Connection"):
+			for _, v := range values {
+				for opt := range strings.SplitSeq(v, ",") {
+					connUpgrade = connUpgrade || strings.EqualFold(strings.TrimSpace(opt), "upgrade")
+				}
+			}
+		}
+	}
+	// "upgrade" in Connection alone asks for nothing: ReverseProxy drops
+	// it and forwards a plain request (nginx sets it on every request in
+	// many WebSocket set-ups), and an upstream that switches anyway gets
+	// a 502.
+	asked = len(upgrades) > 0 || r.ProtoMajor != 1
+	webSocket = connUpgrade && len(upgrades) == 1 && strings.EqualFold(strings.TrimSpace(upgrades[0]), "websocket") &&
+		r.Method == http.MethodGet && r.ProtoMajor == 1 && r.ProtoMinor >= 1
+	return asked, webSocket
 }
 
 // compactJSON returns the verified payload without insignificant space.
@@ -187,17 +313,35 @@ func compactJSON(raw string) []byte {
 	return buf.Bytes()
 }
 
+// server returns an http.Server for h with the proxy's timeouts, its own
+// errors logged through slog.
+func (p *proxy) server(h http.Handler) *http.Server {
+	idle := p.timeouts.idle
+	if idle == 0 {
+		idle = -1 // no limit; zero would make http.Server use ReadTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: p.timeouts.readHeader,
+		ReadTimeout:       p.timeouts.read,
+		WriteTimeout:      p.timeouts.write,
+		IdleTimeout:       idle,
+		ErrorLog:          p.errorLog,
+	}
+}
+
 // serveProxy serves p on ln (and metrics on mln, if not nil) until ctx is
-// done, then shuts down, letting requests in flight finish (10 s at most).
+// done, then shuts down, letting requests in flight finish (for the
+// shutdown timeout at most; a WebSocket tunnel is not waited for).
 func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
-	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := p.server(p.handler)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	var msrv *http.Server
 	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", p.metrics)
-		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		msrv = p.server(mux)
 		go func() { errc <- msrv.Serve(mln) }()
 	}
 	select {
@@ -205,7 +349,7 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if msrv != nil {
@@ -213,5 +357,8 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 			err = merr
 		}
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("shutdown: requests still in flight after %v: %w", p.timeouts.shutdown, err)
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,11 +13,24 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 	"github.com/jwtverify/jwtverify/internal/mint"
 )
+
+// parseProxyFlags returns the proxy's flags as runProxy parses args.
+func parseProxyFlags(t *testing.T, args ...string) *proxyFlags {
+	t.Helper()
+	f := new(proxyFlags)
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
 
 // startProxy runs a proxy on loopback until the test ends.
 func startProxy(t *testing.T, f *proxyFlags) (addr, metricsAddr string, stop func() error) {
@@ -67,7 +82,8 @@ func TestProxy(t *testing.T) {
 	defer upstream.Close()
 
 	for _, strip := range []bool{false, true} {
-		pf := &proxyFlags{listen: "127.0.0.1:0", upstream: upstream.URL, claimsHeader: "X-Jwt-Claims", stripAuthorization: strip}
+		pf := parseProxyFlags(t, "--listen", "127.0.0.1:0", "--upstream", upstream.URL)
+		pf.stripAuthorization = strip
 		pf.jwks, pf.backend = keys.URL, "jwx"
 		pf.issuers, pf.audiences = list{backendtest.Issuer}, list{backendtest.Audience}
 		pf.requireScopes = list{"read"}
@@ -151,42 +167,61 @@ func TestProxy(t *testing.T) {
 	}
 }
 
-func TestProxyGracefulShutdownWaitsForRequests(t *testing.T) {
-	f, c := fixture(t)
-	ecPEM := writeFile(t, "ec.pem", pemOf(t, f))
-	release, entered := make(chan struct{}), make(chan struct{}, 1)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		entered <- struct{}{}
-		<-release
-		io.WriteString(w, "late")
-	}))
-	defer upstream.Close()
-	pf := &proxyFlags{listen: "x", upstream: upstream.URL, claimsHeader: "X-Jwt-Claims"}
-	pf.key, pf.backend = ecPEM, "golang-jwt"
-	addr, _, stop := startProxy(t, pf)
-	tok := f.Sign("ES256", nil, c)
-	respc := make(chan int, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", addr+"/", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			respc <- -1
-			return
-		}
-		resp.Body.Close()
-		respc <- resp.StatusCode
-	}()
-	<-entered // the request is in flight upstream
-	stopped := make(chan error, 1)
-	go func() { stopped <- stop() }()
-	time.Sleep(50 * time.Millisecond) // let Shutdown begin; the request must still complete
-	close(release)
-	if code := <-respc; code != 200 {
-		t.Fatalf("request in flight during shutdown: %d", code)
-	}
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
+// TestProxyGracefulShutdown: on SIGTERM a request in flight upstream
+// still completes, within the shutdown timeout (10 s by default); one
+// still in flight then is cut, and the shutdown reports it.
+func TestProxyGracefulShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		finishIn time.Duration // the upstream answers after
+		cut      time.Duration // 0: the request completes; else the shutdown gives up after
+	}{
+		{"completes", nil, 9 * time.Second, 0},
+		{"cut at default", nil, time.Hour, 10 * time.Second},
+		{"flag", []string{"--shutdown-timeout", "30s"}, 20 * time.Second, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				pf, tok := keyFlags(t, tc.args...)
+				entered := make(chan struct{})
+				m := startMemProxy(t, pf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					close(entered)
+					select {
+					case <-time.After(tc.finishIn):
+						io.WriteString(w, "late")
+					case <-r.Context().Done():
+					}
+				}))
+				c := dialMem(t, m.proxy)
+				c.send("", "GET / HTTP/1.1", "Host: proxy", "Authorization: Bearer "+tok)
+				answer := make(chan string, 1)
+				go func() {
+					resp, err := http.ReadResponse(c.r, nil)
+					if err != nil {
+						answer <- err.Error()
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					answer <- fmt.Sprint(resp.StatusCode, " ", string(body))
+				}()
+				<-entered // the request is in flight upstream
+				start := time.Now()
+				err := m.stop()
+				if tc.cut == 0 {
+					if err != nil {
+						t.Fatalf("shutdown with a request that finishes in time: %v", err)
+					}
+					if got := <-answer; got != "200 late" {
+						t.Fatalf("request in flight during shutdown: %s", got)
+					}
+					return
+				}
+				if d := time.Since(start); err == nil || d != tc.cut || !strings.Contains(err.Error(), "in flight") {
+					t.Fatalf("shutdown after %v: %v; want an error after %v", d, err, tc.cut)
+				}
+			})
+		})
 	}
 }
 
