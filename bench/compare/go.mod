@@ -1,6 +1,6 @@
 module github.com/jwtverify/jwtverify/bench/compare
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.2
@@ -24,7 +24,7 @@ require (
 	github.com/segmentio/asm v1.2.1 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
