@@ -3,8 +3,6 @@ package keyset
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -34,6 +32,10 @@ const maxQuotedBytes = 256
 // A fetch that fails wraps jwtverify.ErrKeysUnavailable; an issuer or a
 // document that does not fit wraps jwtverify.ErrInvalidConfig. No error
 // shows the userinfo or query of a URL.
+//
+// ctx bounds the discovery request only, not the Remote, which fetches the
+// JWKS on its first lookup, as one from NewRemote does. The caller owns
+// the Remote and closes it.
 func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(issuer, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
@@ -44,31 +46,19 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	}
 	timeout := cfg.FetchTimeout
 	if timeout <= 0 {
-		timeout = DefaultFetchTimeout
+		timeout = defaultFetchTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	wellKnown := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, wellKnown, nil)
+	g := getter{
+		client:   clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect),
+		timeout:  timeout,
+		maxBytes: maxDiscoveryBytes,
+		accept:   "application/json",
+	}
+	resp, err := g.get(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", validators{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, redact.Error(err))
+		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, redact.Error(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: discovery: HTTP status %d", jwtverify.ErrKeysUnavailable, resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: discovery: %w", jwtverify.ErrKeysUnavailable, redact.Error(err))
-	}
-	if len(body) > maxDiscoveryBytes {
-		return nil, fmt.Errorf("%w: discovery document larger than %d bytes", jwtverify.ErrKeysUnavailable, maxDiscoveryBytes)
-	}
+	body := resp.body
 	var docIssuer, jwksURI string
 	err = jsonx.Object(body, func(name, value []byte) error {
 		switch string(name) {

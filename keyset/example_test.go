@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -26,9 +27,9 @@ func ExampleParseJWKS() {
 		fmt.Println("skipped:", e)
 	}
 	set, _ := keyset.NewStatic(keys...)
-	k, err := set.Key(context.Background(), "sig-1", "ES256")
+	k, err := set.Key(context.Background(), jwtverify.Lookup{KID: "sig-1", Alg: "ES256"})
 	fmt.Println(k.ID(), err)
-	_, err = set.Key(context.Background(), "enc-1", "ES256")
+	_, err = set.Key(context.Background(), jwtverify.Lookup{KID: "enc-1", Alg: "ES256"})
 	fmt.Println(err)
 	// Output:
 	// usable: sig-1 [ES256]

@@ -1,7 +1,6 @@
 package keyset
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -19,13 +18,13 @@ import (
 	"strings"
 
 	"github.com/jwtverify/jwtverify"
-	"github.com/jwtverify/jwtverify/cache"
 	"github.com/jwtverify/jwtverify/internal/b64url"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
-// Errors of the parsers. Their text never contains key material.
+// Errors of the parsers, returned wrapped with detail: test for them with
+// errors.Is. Their text never contains key material.
 var (
 	// ErrInvalidKey reports key material that is malformed (an RSA n or e
 	// with leading zero octets, short EC coordinates), weak (RSA under 2048
@@ -38,8 +37,9 @@ var (
 	ErrUnsupportedKey = errors.New("unsupported key")
 )
 
-// MaxKeys is the largest number of keys a JWKS may hold.
-const MaxKeys = 4096
+// maxKeys is the largest number of keys a JWKS may hold (ParseJWKS and
+// RemoteConfig.MaxKeys document it).
+const maxKeys = 4096
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidKey}, args...)...)
@@ -49,7 +49,8 @@ func invalid(format string, args ...any) error {
 // "RSA PUBLIC KEY" block (PKCS #1) or a "CERTIFICATE" block (its subject
 // key; a chain's first certificate is used, nothing in it is verified).
 // The key has no id and no algorithm of its own. Private key blocks are
-// refused: a verifier never needs one.
+// refused: a verifier never needs one. data is not kept; the Key is the
+// caller's, and immutable.
 func ParsePEM(data []byte) (jwtverify.Key, error) {
 	block, rest := pem.Decode(data)
 	if block == nil {
@@ -130,7 +131,8 @@ type jwk struct {
 // "key_ops" without "verify", an alg that does not suit the key, and
 // symmetric ("oct") keys, which belong in jwtverify.NewSecretKey, never in
 // a public key set. Refused with ErrUnsupportedKey: other key types and
-// curves, and algorithms outside jwtverify.Algorithms.
+// curves, and algorithms outside jwtverify.Algorithms. data is not kept;
+// the Key is the caller's, and immutable.
 func ParseJWK(data []byte) (jwtverify.Key, error) {
 	var j jwk
 	return j.parse(data, nil)
@@ -274,7 +276,7 @@ func (j *jwk) key() (jwtverify.Key, error) {
 }
 
 // ParseJWKS parses a JWK Set (RFC 7517 §5): a strict JSON object whose
-// "keys" member is an array of at most MaxKeys JWKs. Keys that ParseJWK
+// "keys" member is an array of at most 4096 JWKs. Keys that ParseJWK
 // refuses are skipped and reported in skipped, so one odd key never takes
 // down the set: each error wraps ErrInvalidKey or ErrUnsupportedKey and
 // names the key by its index in the array and its kid, as in
@@ -287,14 +289,15 @@ func (j *jwk) key() (jwtverify.Key, error) {
 // Values from the document (kid, use) are quoted with Go escapes and cut
 // to 32 bytes ("..." after the closing quote marks a cut), so an error or
 // a log line holds no control character and no more than a bounded part
-// of what the server sent.
+// of what the server sent. data is not kept; the Keys and errors are the
+// caller's.
 func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
-	return parseJWKS(data, MaxKeys, nil)
+	return parseJWKS(data, maxKeys, nil)
 }
 
 // parseJWKS is ParseJWKS with a key-count limit and an optional cache of
 // parsed keys, consulted by digest before a key is built.
-func parseJWKS(data []byte, maxKeys int, c *cache.Keys) (keys []jwtverify.Key, skipped []error, err error) {
+func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipped []error, err error) {
 	var raw [][]byte
 	hasKeys := false
 	err = jsonx.Object(data, func(name, value []byte) error {
@@ -303,8 +306,8 @@ func parseJWKS(data []byte, maxKeys int, c *cache.Keys) (keys []jwtverify.Key, s
 		}
 		hasKeys = true
 		isArr, err := jsonx.Array(value, func(e []byte) error {
-			if len(raw) == maxKeys {
-				return invalid("JWKS holds more than %d keys", maxKeys)
+			if len(raw) == limit {
+				return invalid("JWKS holds more than %d keys", limit)
 			}
 			raw = append(raw, e)
 			return nil
@@ -402,7 +405,7 @@ func bounded(s string) string {
 // parse reads data into j and builds its key, taking it from c when c
 // holds one with the same digest. j.kid is set even when the key is
 // refused, unless data is not a strict JSON object with a string kid.
-func (j *jwk) parse(data []byte, c *cache.Keys) (jwtverify.Key, error) {
+func (j *jwk) parse(data []byte, c *keyCache) (jwtverify.Key, error) {
 	if err := jsonx.Object(data, j.member); err != nil {
 		if errors.Is(err, ErrInvalidKey) {
 			return jwtverify.Key{}, err
@@ -413,12 +416,12 @@ func (j *jwk) parse(data []byte, c *cache.Keys) (jwtverify.Key, error) {
 		return j.key()
 	}
 	d := j.digest()
-	if k, ok := c.Get(d); ok {
+	if k, ok := c.get(d); ok {
 		return k, nil
 	}
 	k, err := j.key()
 	if err == nil {
-		c.Add(d, k)
+		c.add(d, k)
 	}
 	return k, err
 }
@@ -427,7 +430,7 @@ func (j *jwk) parse(data []byte, c *cache.Keys) (jwtverify.Key, error) {
 // 7638 thumbprint, kid and alg. It is computed only for JWKs whose other
 // members (use, key_ops, private members) key() then accepts or refuses
 // the same way every time, so equal digests mean equal outcomes.
-func (j *jwk) digest() cache.Digest {
+func (j *jwk) digest() digest {
 	var canon []byte
 	q := func(s string) []byte { b, _ := json.Marshal(s); return b }
 	switch j.kty {
@@ -445,7 +448,7 @@ func (j *jwk) digest() cache.Digest {
 	for _, f := range append([]string{j.kid, j.alg, j.use, fmt.Sprint(j.private, j.hasKeyOps)}, j.keyOps...) {
 		fmt.Fprintf(h, "%d:%s", len(f), f)
 	}
-	var d cache.Digest
+	var d digest
 	h.Sum(d[:0])
 	return d
 }
@@ -454,34 +457,4 @@ func sameKey(a, b jwtverify.Key) bool {
 	type equaler interface{ Equal(x crypto.PublicKey) bool }
 	pa, ok := a.Public().(equaler)
 	return ok && a.Algorithm() == b.Algorithm() && pa.Equal(b.Public())
-}
-
-// Load parses key material in any of the forms the command's --key accepts:
-// PEM (see ParsePEM), a single JWK or a JWKS. skipped lists the JWKS
-// members that were refused.
-func Load(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
-	trimmed := bytes.TrimSpace(data)
-	switch {
-	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
-		k, err := ParsePEM(trimmed)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []jwtverify.Key{k}, nil, nil
-	case bytes.HasPrefix(trimmed, []byte("{")):
-		isSet := false
-		_ = jsonx.Object(trimmed, func(name, _ []byte) error {
-			isSet = isSet || string(name) == "keys"
-			return nil
-		})
-		if isSet {
-			return ParseJWKS(trimmed)
-		}
-		k, err := ParseJWK(trimmed)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []jwtverify.Key{k}, nil, nil
-	}
-	return nil, nil, invalid("not PEM, JWK or JWKS")
 }

@@ -217,7 +217,7 @@ func TestParseJWKS(t *testing.T) {
 		t.Fatalf("ambiguous kid: %d keys, %v, %v; want 1 key, both keys of kid a skipped", len(keys), skipped, err)
 	}
 
-	many := make([]json.RawMessage, keyset.MaxKeys+1)
+	many := make([]json.RawMessage, maxKeys+1)
 	for i := range many {
 		many[i] = b
 	}
@@ -233,27 +233,6 @@ func TestParseJWKS(t *testing.T) {
 		if _, _, err := keyset.ParseJWKS(data); !errors.Is(err, keyset.ErrInvalidKey) {
 			t.Errorf("%s: ParseJWKS() = %v, want ErrInvalidKey", name, err)
 		}
-	}
-}
-
-func TestLoad(t *testing.T) {
-	ks := testkeys.Load()
-	jwk := jwkOf(t, &ks.P256.PublicKey, "b", "")
-	for name, tt := range map[string]struct {
-		data []byte
-		n    int
-	}{
-		"pem":  {append([]byte("\n  "), testkeys.PublicPEM(&ks.P256.PublicKey)...), 1},
-		"jwk":  {jwk, 1},
-		"jwks": {[]byte(`{"keys":[` + string(jwk) + `]}`), 1},
-	} {
-		keys, _, err := keyset.Load(tt.data)
-		if err != nil || len(keys) != tt.n {
-			t.Errorf("%s: Load = %d keys, %v", name, len(keys), err)
-		}
-	}
-	if _, _, err := keyset.Load([]byte("ssh-ed25519 AAAA")); !errors.Is(err, keyset.ErrInvalidKey) {
-		t.Errorf("Load(ssh key) = %v", err)
 	}
 }
 
@@ -285,7 +264,7 @@ func TestStaticSelection(t *testing.T) {
 		{"", "HS256", jwtverify.Key{}, jwtverify.ErrUnknownKey},
 	}
 	for _, tt := range tests {
-		got, err := s.Key(ctx, tt.kid, tt.alg)
+		got, err := s.Key(ctx, jwtverify.Lookup{KID: tt.kid, Alg: tt.alg})
 		if !errors.Is(err, tt.err) || got != tt.want {
 			t.Errorf("Key(%q, %s) = %v, %v; want %v, %v", tt.kid, tt.alg, got.ID(), err, tt.want.ID(), tt.err)
 		}

@@ -1,6 +1,14 @@
 // Package keyset turns key material into jwtverify key sources: PEM, JWK
 // and JWKS parsing; Static, a fixed set of keys; and Remote, a JWKS fetched
 // over HTTP(S) and kept fresh.
+//
+// Every function and method of the package is safe for concurrent use by
+// multiple goroutines. No function keeps a byte slice it is given. A
+// jwtverify.Key is immutable: the parsers return keys the caller owns, and
+// the key sources hand out keys that are shared and may be kept. Static
+// and Remote are made by their constructors (their zero values are not
+// usable); RemoteConfig's zero value is valid. The caller owns a Remote
+// and closes it; a Static holds nothing to close.
 package keyset
 
 import (
@@ -10,7 +18,10 @@ import (
 	"github.com/jwtverify/jwtverify"
 )
 
-// Static is a fixed set of keys. It is immutable and safe for concurrent use.
+// Static is a fixed set of keys. Make one with [NewStatic]; the zero
+// Static is not usable. A Static is immutable and safe for concurrent use
+// by multiple goroutines; the Keys it returns are shared (Keys are
+// immutable).
 //
 // Key selection (the same for Remote): a token whose kid names a key gets
 // that key, or jwtverify.ErrAlgorithm when that key does not support the
@@ -26,7 +37,8 @@ var _ jwtverify.KeySource = (*Static)(nil)
 
 // NewStatic returns a Static holding keys. It fails, wrapping
 // jwtverify.ErrInvalidConfig, when keys is empty, holds a zero Key, or two
-// keys share an id.
+// keys share an id. It does not keep the slice: changing it afterwards
+// changes nothing.
 func NewStatic(keys ...jwtverify.Key) (*Static, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", jwtverify.ErrInvalidConfig)
@@ -38,12 +50,15 @@ func NewStatic(keys ...jwtverify.Key) (*Static, error) {
 	return &Static{set: s}, nil
 }
 
-// Algorithms returns the algorithms the keys support, in first-seen order.
+// Algorithms returns the algorithms the keys support, in first-seen order,
+// in a new slice the caller owns.
 func (s *Static) Algorithms() []string { return append([]string(nil), s.set.algs...) }
 
-// Key implements jwtverify.KeySource. It never blocks and ignores ctx.
-func (s *Static) Key(_ context.Context, kid, alg string) (jwtverify.Key, error) {
-	return s.set.lookup(kid, alg)
+// Key implements jwtverify.KeySource with the selection rules above. A
+// Static never fetches, so it ignores l.MayFetch; it never blocks and
+// ignores ctx.
+func (s *Static) Key(_ context.Context, l jwtverify.Lookup) (jwtverify.Key, error) {
+	return s.set.lookup(l.KID, l.Alg)
 }
 
 // set is an immutable, indexed collection of keys.
