@@ -1,30 +1,11 @@
-// Package middleware protects net/http handlers with a jwtverify.Verifier:
-// it takes the bearer token of RFC 6750, verifies it, applies an access
-// policy, and puts the verified token in the request's context.
-//
-//	v, _ := golangjwt.New(jwtverify.Config{...})
-//	mw, _ := middleware.New(v, middleware.Options{Realm: "orders"})
-//	mux.Handle("GET /orders", mw(middleware.Require(middleware.Scopes("orders:read"))(list)))
-//	mux.Handle("POST /orders", mw(middleware.Require(middleware.Scopes("orders:write"))(create)))
-//
-// Answers: no credentials, 401 with WWW-Authenticate: Bearer realm="…"; a
-// rejected token, 401 with error="invalid_token" and the class as
-// error_description; a policy refusal, 403 with error="insufficient_scope"
-// (and scope="…"); keys that cannot be had (the key set is past its
-// staleness bound), 503 with Retry-After, since the token may be fine; a
-// malformed request (two credentials, an Authorization header other than
-// "Bearer", one space and an RFC 6750 b64token), 400 with
-// error="invalid_request". No response or log ever contains the token.
 package middleware
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -32,116 +13,209 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/access"
 )
 
-// Options configures the middleware. Every zero value is safe.
+// Verifier is what a [Middleware] verifies tokens with (New refuses nil): a
+// *jwtverify.Verifier, or anything that wraps one, such as a
+// *cache.Verified, an *issuers.Router or an *issuers.Tenants.
+//
+// Verify must be safe for concurrent use by multiple goroutines. It returns
+// the verified token, which then belongs to the middleware (see
+// [FromContext]), or an error. The middleware answers an error that is
+// jwtverify.ErrKeysUnavailable under errors.Is with 503, an error of any
+// other rejection class ([jwtverify.Class]) with 401, and an error of no
+// class, or a nil token without an error, as a failure of the verifier
+// with 503. Verify's error text is never sent to the client; it reaches
+// Options.ErrorHandler and Options.Observe as [Outcome].Err.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*jwtverify.Token, error)
+}
+
+// Options configures a [Middleware]. Every zero value is safe and
+// documented; the zero Options verifies the Authorization header only,
+// allows every verified token, and logs and reports nothing. [New] copies
+// the Options: changing them, or the slices they hold, afterwards has no
+// effect.
 type Options struct {
 	// Realm names the protection space in WWW-Authenticate. Zero: "api".
+	// It must not contain control characters, quotes or backslashes.
 	Realm string
-	// Policy runs after verification; nil allows every verified token.
-	Policy Policy
+
+	// Policy runs after verification, for every request; nil allows every
+	// verified token. Per-route policies go in [Middleware.Require].
+	Policy access.Policy
+
+	// Extract, when set, takes the token from the request instead of the
+	// RFC 6750 rules (Authorization, QueryParam, Cookie), for a token the
+	// Authorization header does not carry. It returns the token; "" when the
+	// request has none (401); or an error for a request it finds malformed
+	// (400, error="invalid_request"). The error's text is neither sent to
+	// the client nor logged: it reaches ErrorHandler and Observe as
+	// Outcome.Err. Extract is called concurrently and must not modify the
+	// request. Setting it together with QueryParam or Cookie is an error.
+	Extract func(r *http.Request) (token string, err error)
+
 	// QueryParam, when set (RFC 6750 uses "access_token"), also takes the
 	// token from that query parameter. Off by default: URLs are logged.
 	QueryParam string
+
 	// Cookie, when set, also takes the token from the named cookie. A
 	// cookie of that name with an empty value is no credential; two
 	// cookies of that name are two credentials (400).
 	Cookie string
-	// RequireTLS refuses requests that did not arrive over TLS with 403.
-	// A request from one of TrustedProxies counts as TLS when the last
+
+	// RequireTLS refuses requests that did not arrive over TLS with 403. A
+	// request from one of TrustedProxies counts as TLS when the last
 	// X-Forwarded-Proto value (across all header lines and comma-separated
 	// elements: the one that proxy set or appended, not the client's) is
-	// https, in any case.
+	// https, in any case. Without RequireTLS, TrustedProxies is unused.
 	RequireTLS     bool
 	TrustedProxies []netip.Prefix
-	// RetryAfter is sent with 503. Zero: 30s.
+
+	// RetryAfter is sent, rounded up to whole seconds, with 503. Zero: 30s.
+	// It must not be negative.
 	RetryAfter time.Duration
-	// ErrorHandler, when set, writes error responses instead of the
-	// default (a JSON body {"error", "error_description"}); the headers
-	// (WWW-Authenticate, Retry-After) are already set.
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, e *Error)
-	// Logger, when set, gets one record per request: outcome, class, route,
-	// and for verified tokens kid, iss and sub. Never the token.
+
+	// ErrorHandler, when set, writes the refusals instead of the default
+	// (a JSON body {"error", "error_description"} with Cache-Control:
+	// no-store). The WWW-Authenticate and Retry-After headers are already
+	// set; it writes the status, o.Status or another. It is called
+	// concurrently.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, o Outcome)
+
+	// Logger, when set, gets a record for every request Handler decides
+	// ("request authorized" or "request refused": route, method, status,
+	// reason, the policy's reason, and for verified tokens kid, iss and
+	// sub) and one for every request a Require refuses. Never the token,
+	// and no other claim.
 	Logger *slog.Logger
-	// Route labels log records and Observe events. Zero: the request path.
+
+	// Route labels log records and outcomes. Zero: the request's path.
 	Route string
-	// Observe, when set, is called once per request with its outcome.
-	Observe func(Outcome)
+
+	// Observe, when set, is called with every outcome that Logger gets a
+	// record for: once for every request Handler decides, and once more
+	// for a request a Require refuses. ctx is the request's context (for a
+	// request passed on, the one the next handler gets, in which
+	// FromContext finds the token), so that a tracer can annotate its
+	// span. It is called concurrently, before the response is written.
+	Observe func(ctx context.Context, o Outcome)
 }
 
-// Outcome describes one request for metrics.
+// Outcome is what the middleware decided about one request: passed on
+// (Status 0) or refused. Options.Observe gets every outcome and
+// Options.ErrorHandler every refusal; both may keep it. No field ever holds
+// the token. The zero value is a request passed on, unlabelled.
 type Outcome struct {
-	Route    string
-	Status   int           // the status the middleware answered, or 0 when it passed the request on
-	Class    string        // the rejection class, or "" (and "policy", "missing", "invalid_request", "insecure")
-	Duration time.Duration // of the verification
+	// Route is Options.Route, or the request's path.
+	Route string
+	// Status is what the middleware answers: 400, 401, 403 or 503; 0 when
+	// it passed the request on.
+	Status int
+	// Class says why, in one word for metrics: "" when passed on; the
+	// rejection class of a refused token ("expired", "keys_unavailable",
+	// ...); "policy", "missing" (no credentials), "invalid_request",
+	// "insecure" (RequireTLS), or "error" (the verifier failed without a
+	// rejection class).
+	Class string
+	// Code is the RFC 6750 error code sent in WWW-Authenticate:
+	// "invalid_request", "invalid_token", "insufficient_scope", or "" (no
+	// credentials, 503, passed on).
+	Code string
+	// Description is the error_description sent to the client: the
+	// rejection class, or a fixed phrase. "" when passed on.
+	Description string
+	// Err is the cause, for logs and traces: Verify's error, the policy's
+	// error (often an *access.Denied), or Extract's error; nil when passed
+	// on and for missing credentials. The errors of this module never
+	// contain token content; a custom Verifier, policy or Extract must keep
+	// to the same rule.
+	Err error
+	// Duration is the time Verify took; 0 when it was not called.
+	Duration time.Duration
 }
 
-// Error is a response the middleware is about to write.
-type Error struct {
-	Status      int    // 400, 401, 403 or 503
-	Code        string // invalid_request, invalid_token, insufficient_scope, or "" (no credentials, 503)
-	Description string // the class, or a fixed phrase; never token content
-	Err         error  // the cause, for logs
+// Middleware verifies the bearer token of HTTP requests, applies access
+// policies, and answers the requests it refuses. Make one with [New]; the
+// zero value is not usable, and Handler and Require panic on it. A
+// Middleware is safe for concurrent use by multiple goroutines and never
+// changes after New.
+type Middleware struct {
+	v          Verifier
+	opts       Options // copied and completed by New; read-only
+	retryAfter string  // the Retry-After value
+}
+
+// New returns a Middleware that verifies tokens with v. It checks and
+// copies opts; its errors wrap jwtverify.ErrInvalidConfig.
+func New(v Verifier, opts Options) (*Middleware, error) {
+	if v == nil {
+		return nil, fmt.Errorf("%w: no verifier", jwtverify.ErrInvalidConfig)
+	}
+	opts.Realm = cmp.Or(opts.Realm, "api")
+	if strings.IndexFunc(opts.Realm, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '"' || c == '\\' }) >= 0 {
+		return nil, fmt.Errorf("%w: realm must not contain control characters, quotes or backslashes", jwtverify.ErrInvalidConfig)
+	}
+	if opts.Extract != nil && (opts.QueryParam != "" || opts.Cookie != "") {
+		return nil, fmt.Errorf("%w: Extract replaces QueryParam and Cookie: set either", jwtverify.ErrInvalidConfig)
+	}
+	if opts.RetryAfter < 0 {
+		return nil, fmt.Errorf("%w: RetryAfter is negative", jwtverify.ErrInvalidConfig)
+	}
+	opts.RetryAfter = cmp.Or(opts.RetryAfter, 30*time.Second)
+	opts.TrustedProxies = append([]netip.Prefix(nil), opts.TrustedProxies...)
+	return &Middleware{v: v, opts: opts, retryAfter: strconv.FormatInt(int64((opts.RetryAfter+time.Second-1)/time.Second), 10)}, nil
 }
 
 type ctxKey struct{}
 
-// verified is what the middleware stores in the request context: the
-// request's one Subject, shared by its Policy and every Require after it.
-type verified struct {
-	subj Subject
-	opts *Options
-}
-
-// FromContext returns the verified token the middleware stored.
+// FromContext returns the verified token that a Middleware's Handler put
+// in ctx, and false when there is none. Every handler of the request, and
+// every policy that judged it, shares this Token: it is safe to read from
+// several goroutines, and must not be modified (Clone it to change a copy).
 func FromContext(ctx context.Context) (*jwtverify.Token, bool) {
-	v, ok := ctx.Value(ctxKey{}).(*verified)
+	s, ok := ctx.Value(ctxKey{}).(*access.Subject)
 	if !ok {
 		return nil, false
 	}
-	return v.subj.Token, true
+	return s.Token, true
 }
 
-type mw struct {
-	v    jwtverify.Verifier
-	opts Options
+// Handler returns a handler that verifies the request's token and applies
+// Options.Policy. It passes a request it allows on to next, with the token
+// in the request's context; it answers any other itself. It panics if m was
+// not made by New or next is nil.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	m.mustBeMade()
+	mustHave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(next, w, r) })
 }
 
-// New returns middleware that verifies requests with v. It is safe for
-// concurrent use. Errors wrap jwtverify.ErrInvalidConfig.
-func New(v jwtverify.Verifier, opts Options) (func(http.Handler) http.Handler, error) {
-	if v == nil {
-		return nil, fmt.Errorf("%w: no verifier", jwtverify.ErrInvalidConfig)
+// Require returns middleware that applies p, for one route, to the token a
+// Handler (of m or of another Middleware) verified earlier in the chain,
+// judging the same [access.Subject] as that Handler's policy, so that the
+// claims are decoded once per request. A request p refuses gets 403 as
+// Handler answers it, with m's Realm and ErrorHandler, and is logged and
+// observed by m's Logger and Observe. A request no Handler verified gets
+// 401 (no credentials). The returned function panics if m was not made by
+// New or its handler is nil; Require panics if p is nil.
+func (m *Middleware) Require(p access.Policy) func(http.Handler) http.Handler {
+	m.mustBeMade()
+	if p == nil {
+		panic("middleware: Require with a nil policy")
 	}
-	if opts.Realm == "" {
-		opts.Realm = "api"
-	}
-	if strings.ContainsAny(opts.Realm, "\"\\\r\n") {
-		return nil, fmt.Errorf("%w: realm must not contain quotes, backslashes or line breaks", jwtverify.ErrInvalidConfig)
-	}
-	opts.RetryAfter = cmp.Or(opts.RetryAfter, 30*time.Second)
-	opts.TrustedProxies = append([]netip.Prefix(nil), opts.TrustedProxies...)
-	m := &mw{v: v, opts: opts}
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.serve(next, w, r) })
-	}, nil
-}
-
-// Require returns middleware that applies p to the token a previous
-// middleware verified (for per-route policies under one verifying
-// middleware), answering 403 as that middleware would. Without a verified
-// token in the context it answers 401.
-func Require(p Policy) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
+		mustHave(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			v, ok := r.Context().Value(ctxKey{}).(*verified)
+			o := Outcome{Route: m.route(r)}
+			s, ok := r.Context().Value(ctxKey{}).(*access.Subject)
 			if !ok {
-				writeError(w, r, "api", nil, &Error{Status: http.StatusUnauthorized, Description: "bearer token required"})
+				m.refuse(w, r, missing(o), nil)
 				return
 			}
-			if err := p(&v.subj); err != nil {
-				writeError(w, r, v.opts.Realm, v.opts.ErrorHandler, denied(err))
+			if err := p(s); err != nil {
+				m.refuse(w, r, denied(o, err), s.Token)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -149,238 +223,115 @@ func Require(p Policy) func(http.Handler) http.Handler {
 	}
 }
 
-func denied(err error) *Error {
-	e := &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Description: "the token does not allow this request", Err: err}
-	return e
+// mustBeMade panics if m was not made by New: wiring a zero Middleware
+// is a programmer error, found when the chain is built.
+func (m *Middleware) mustBeMade() {
+	if m == nil || m.v == nil {
+		panic("middleware: Middleware not made by New")
+	}
 }
 
-func (m *mw) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	route := m.opts.Route
-	if route == "" {
-		route = r.URL.Path
+func mustHave(next http.Handler) {
+	if next == nil {
+		panic("middleware: nil handler")
 	}
-	out := Outcome{Route: route}
-	fail := func(e *Error, class string) {
-		out.Status, out.Class = e.Status, class
-		m.log(r, route, e, nil)
-		m.observe(out)
-		writeError(w, r, m.opts.Realm, m.opts.ErrorHandler, e)
-	}
+}
+
+func (m *Middleware) route(r *http.Request) string {
+	return cmp.Or(m.opts.Route, r.URL.Path)
+}
+
+func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	o := Outcome{Route: m.route(r)}
 	if m.opts.RequireTLS && !m.overTLS(r) {
-		fail(&Error{Status: http.StatusForbidden, Code: "invalid_request", Description: "https is required"}, "insecure")
+		o.Status, o.Class, o.Code, o.Description = http.StatusForbidden, "insecure", "invalid_request", "https is required"
+		m.refuse(w, r, o, nil)
 		return
 	}
 	token, err := m.extract(r)
 	switch {
 	case err != nil:
-		fail(&Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: err.Error()}, "invalid_request")
+		o.Status, o.Class, o.Code, o.Err = http.StatusBadRequest, "invalid_request", "invalid_request", err
+		o.Description = "malformed credentials" // a custom Extract's error text may hold the token
+		if m.opts.Extract == nil {
+			o.Description = err.Error() // one of the fixed phrases of extract
+		}
+		m.refuse(w, r, o, nil)
 		return
 	case token == "":
-		fail(&Error{Status: http.StatusUnauthorized, Description: "bearer token required"}, "missing")
+		m.refuse(w, r, missing(o), nil)
 		return
 	}
 	start := time.Now()
 	tok, err := m.v.Verify(r.Context(), token)
-	out.Duration = time.Since(start)
-	if err != nil {
-		class := jwtverify.Class(err)
-		if class == "" {
-			class = "keys_unavailable" // not a rejection: the verifier failed
+	o.Duration = time.Since(start)
+	if err != nil || tok == nil {
+		o.Err = err
+		switch class := jwtverify.Class(err); {
+		case errors.Is(err, jwtverify.ErrKeysUnavailable):
+			o.Status, o.Class, o.Description = http.StatusServiceUnavailable, "keys_unavailable", "keys_unavailable"
+		case class == "":
+			// Not a verdict on the token: the verifier failed.
+			o.Status, o.Class, o.Description = http.StatusServiceUnavailable, "error", "verifier error"
+		default:
+			o.Status, o.Class, o.Code, o.Description = http.StatusUnauthorized, class, "invalid_token", class
 		}
-		if class == "keys_unavailable" {
-			w.Header().Set("Retry-After", strconv.Itoa(int((m.opts.RetryAfter+time.Second-1)/time.Second)))
-			fail(&Error{Status: http.StatusServiceUnavailable, Description: "keys_unavailable", Err: err}, class)
-			return
-		}
-		fail(&Error{Status: http.StatusUnauthorized, Code: "invalid_token", Description: class, Err: err}, class)
+		m.refuse(w, r, o, nil)
 		return
 	}
-	v := &verified{subj: Subject{Token: tok}, opts: &m.opts}
+	s := &access.Subject{Token: tok}
 	if m.opts.Policy != nil {
-		if err := m.opts.Policy(&v.subj); err != nil {
-			e := denied(err)
-			out.Status, out.Class = e.Status, "policy"
-			m.log(r, route, e, tok)
-			m.observe(out)
-			writeError(w, r, m.opts.Realm, m.opts.ErrorHandler, e)
+		if err := m.opts.Policy(s); err != nil {
+			m.refuse(w, r, denied(o, err), tok)
 			return
 		}
 	}
-	m.log(r, route, nil, tok)
-	m.observe(out)
-	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, v)))
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+	m.report(r, o, tok)
+	next.ServeHTTP(w, r)
 }
 
-func (m *mw) observe(o Outcome) {
+// missing is o for a request without credentials.
+func missing(o Outcome) Outcome {
+	o.Status, o.Class, o.Description = http.StatusUnauthorized, "missing", "bearer token required"
+	return o
+}
+
+// denied is o for a request a policy refused with err.
+func denied(o Outcome, err error) Outcome {
+	o.Status, o.Class, o.Code, o.Description, o.Err = http.StatusForbidden, "policy", "insufficient_scope", "the token does not allow this request", err
+	return o
+}
+
+// refuse reports o and answers the request with it. tok is the verified
+// token a policy refused, or nil.
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, o Outcome, tok *jwtverify.Token) {
+	m.report(r, o, tok)
+	if o.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", m.retryAfter)
+	}
+	m.writeError(w, r, o)
+}
+
+// report logs o and gives it to Observe.
+func (m *Middleware) report(r *http.Request, o Outcome, tok *jwtverify.Token) {
+	if l := m.opts.Logger; l != nil {
+		attrs := []any{"route", o.Route, "method", r.Method}
+		if tok != nil {
+			attrs = append(attrs, "kid", tok.Header.KeyID, "iss", tok.Claims.Issuer, "sub", tok.Claims.Subject)
+		}
+		if o.Status == 0 {
+			l.Info("request authorized", attrs...)
+		} else {
+			attrs = append(attrs, "status", o.Status, "reason", o.Description)
+			var d *access.Denied
+			if errors.As(o.Err, &d) {
+				attrs = append(attrs, "policy", d.Reason)
+			}
+			l.Warn("request refused", attrs...)
+		}
+	}
 	if m.opts.Observe != nil {
-		m.opts.Observe(o)
+		m.opts.Observe(r.Context(), o)
 	}
-}
-
-func (m *mw) log(r *http.Request, route string, e *Error, tok *jwtverify.Token) {
-	if m.opts.Logger == nil {
-		return
-	}
-	attrs := []any{"route", route, "method", r.Method}
-	if tok != nil {
-		attrs = append(attrs, "kid", tok.Header.KeyID, "iss", tok.Claims.Issuer, "sub", tok.Claims.Subject)
-	}
-	if e == nil {
-		m.opts.Logger.Info("request authorized", attrs...)
-		return
-	}
-	attrs = append(attrs, "status", e.Status, "reason", e.Description)
-	var d *Denied
-	if errors.As(e.Err, &d) {
-		attrs = append(attrs, "policy", d.Reason)
-	}
-	m.opts.Logger.Warn("request refused", attrs...)
-}
-
-// overTLS reports whether r came over TLS, directly or through a trusted proxy.
-func (m *mw) overTLS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range m.opts.TrustedProxies {
-		if p.Contains(addr.Unmap()) {
-			return strings.EqualFold(lastForwardedProto(r.Header), "https")
-		}
-	}
-	return false
-}
-
-// lastForwardedProto returns the last X-Forwarded-Proto value, across all
-// header lines and their comma-separated elements, without optional
-// whitespace: the one the proxy nearest to us appended. The earlier ones
-// are whatever the client sent.
-func lastForwardedProto(h http.Header) string {
-	lines := h.Values("X-Forwarded-Proto")
-	if len(lines) == 0 {
-		return ""
-	}
-	last := lines[len(lines)-1]
-	if i := strings.LastIndexByte(last, ','); i >= 0 {
-		last = last[i+1:]
-	}
-	return strings.Trim(last, " \t")
-}
-
-var (
-	errTwoCredentials = errors.New("more than one credential")
-	errBadHeader      = errors.New("malformed Authorization header")
-	errBadToken       = errors.New("malformed bearer token")
-)
-
-// extract returns the request's one bearer token, "" when it has none, or
-// an error for a request RFC 6750 calls invalid. The Authorization header
-// is "Bearer" (any case), exactly one space and a b64token; a header whose
-// scheme (up to the first space or tab) is Bearer but is otherwise
-// different is malformed. A header of another scheme is no credential.
-func (m *mw) extract(r *http.Request) (string, error) {
-	var found []string
-	headers := r.Header.Values("Authorization")
-	if len(headers) > 1 {
-		return "", errTwoCredentials
-	}
-	if len(headers) == 1 {
-		scheme, rest := headers[0], ""
-		if i := strings.IndexAny(scheme, " \t"); i >= 0 {
-			scheme, rest = scheme[:i], scheme[i:]
-		}
-		if strings.EqualFold(scheme, "Bearer") {
-			tok, oneSpace := strings.CutPrefix(rest, " ")
-			if !oneSpace || !isB64Token(tok) {
-				return "", errBadHeader
-			}
-			found = append(found, tok)
-		}
-	}
-	if m.opts.QueryParam != "" {
-		if vals, ok := r.URL.Query()[m.opts.QueryParam]; ok {
-			if len(vals) > 1 {
-				return "", errTwoCredentials
-			}
-			if !isB64Token(vals[0]) {
-				return "", errBadToken
-			}
-			found = append(found, vals[0])
-		}
-	}
-	if m.opts.Cookie != "" {
-		switch cs := r.CookiesNamed(m.opts.Cookie); {
-		case len(cs) > 1:
-			return "", errTwoCredentials
-		case len(cs) == 1 && cs[0].Value != "":
-			if !isB64Token(cs[0].Value) {
-				return "", errBadToken
-			}
-			found = append(found, cs[0].Value)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", nil
-	case 1:
-		return found[0], nil
-	}
-	return "", errTwoCredentials
-}
-
-// isB64Token reports whether s is an RFC 6750 b64token.
-func isB64Token(s string) bool {
-	if s == "" {
-		return false
-	}
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
-			break
-		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
-}
-
-// writeError sets WWW-Authenticate and writes e.
-func writeError(w http.ResponseWriter, r *http.Request, realm string, custom func(http.ResponseWriter, *http.Request, *Error), e *Error) {
-	if e.Status != http.StatusServiceUnavailable {
-		challenge := `Bearer realm="` + realm + `"`
-		if e.Code != "" {
-			challenge += `, error="` + e.Code + `"`
-			if e.Code == "invalid_token" {
-				challenge += `, error_description="` + e.Description + `"`
-			}
-		}
-		var d *Denied
-		if errors.As(e.Err, &d) && d.Scope != "" && strings.IndexFunc(d.Scope, func(c rune) bool { return c == '"' || c == '\\' || c < 0x20 }) < 0 {
-			challenge += `, scope="` + d.Scope + `"`
-		}
-		w.Header().Set("WWW-Authenticate", challenge)
-	}
-	if custom != nil {
-		custom(w, r, e)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Status)
-	code := e.Code
-	if code == "" {
-		code = map[int]string{http.StatusUnauthorized: "unauthorized", http.StatusServiceUnavailable: "temporarily_unavailable"}[e.Status]
-	}
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": e.Description})
 }

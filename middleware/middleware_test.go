@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/internal/mint"
 	"github.com/jwtverify/jwtverify/internal/testkeys"
@@ -27,7 +28,7 @@ var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 type env struct {
 	t      *testing.T
-	v      jwtverify.Verifier
+	v      middleware.Verifier
 	key    any
 	claims map[string]any
 }
@@ -82,11 +83,11 @@ func TestStatusCodesAndHeaders(t *testing.T) {
 	e := newEnv(t)
 	good := e.token(nil)
 	expired := e.token(map[string]any{"exp": now.Add(-time.Hour).Unix()})
-	mw, err := middleware.New(e.v, middleware.Options{Realm: "orders", Policy: middleware.Scopes("orders:read")})
+	mw, err := middleware.New(e.v, middleware.Options{Realm: "orders", Policy: access.Scopes("orders:read")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	strict, _ := middleware.New(e.v, middleware.Options{Realm: "orders", Policy: middleware.Scopes("orders:write")})
+	strict, _ := middleware.New(e.v, middleware.Options{Realm: "orders", Policy: access.Scopes("orders:write")})
 	withQuery, _ := middleware.New(e.v, middleware.Options{QueryParam: "access_token", Cookie: "session"})
 	down, _ := middleware.New(downVerifier{}, middleware.Options{Realm: "orders", RetryAfter: 90 * time.Second})
 
@@ -105,25 +106,25 @@ func TestStatusCodesAndHeaders(t *testing.T) {
 		challenge string // WWW-Authenticate, "" for none
 		body      string // substring
 	}{
-		{"valid", mw(ok), req("Bearer " + good), 200, "", "hello alice"},
-		{"scheme case-insensitive", mw(ok), req("bEaReR " + good), 200, "", "hello alice"},
-		{"missing", mw(ok), req(), 401, `Bearer realm="orders"`, `"error":"unauthorized"`},
-		{"other scheme", mw(ok), req("Basic YWxpY2U6c2VjcmV0"), 401, `Bearer realm="orders"`, ""},
-		{"expired", mw(ok), req("Bearer " + expired), 401, `Bearer realm="orders", error="invalid_token", error_description="expired"`, `"error_description":"expired"`},
-		{"garbage token", mw(ok), req("Bearer abc.def.ghi"), 401, `Bearer realm="orders", error="invalid_token", error_description="malformed"`, ""},
-		{"policy", strict(ok), req("Bearer " + good), 403, `Bearer realm="orders", error="insufficient_scope", scope="orders:write"`, `"error":"insufficient_scope"`},
-		{"keys unavailable", down(ok), req("Bearer " + good), 503, "", `"error":"temporarily_unavailable"`},
-		{"two headers", mw(ok), req("Bearer "+good, "Bearer "+good), 400, `Bearer realm="orders", error="invalid_request"`, ""},
-		{"two tokens in one header", mw(ok), req("Bearer a b"), 400, `Bearer realm="orders", error="invalid_request"`, ""},
-		{"empty bearer", mw(ok), req("Bearer "), 400, `Bearer realm="orders", error="invalid_request"`, ""},
-		{"query ignored by default", mw(ok), httptest.NewRequest("GET", "/orders?access_token="+good, nil), 401, `Bearer realm="orders"`, ""},
-		{"query when allowed", withQuery(ok), httptest.NewRequest("GET", "/orders?access_token="+good, nil), 200, "", "hello alice"},
-		{"query and header", withQuery(ok), func() *http.Request {
+		{"valid", mw.Handler(ok), req("Bearer " + good), 200, "", "hello alice"},
+		{"scheme case-insensitive", mw.Handler(ok), req("bEaReR " + good), 200, "", "hello alice"},
+		{"missing", mw.Handler(ok), req(), 401, `Bearer realm="orders"`, `"error":"unauthorized"`},
+		{"other scheme", mw.Handler(ok), req("Basic YWxpY2U6c2VjcmV0"), 401, `Bearer realm="orders"`, ""},
+		{"expired", mw.Handler(ok), req("Bearer " + expired), 401, `Bearer realm="orders", error="invalid_token", error_description="expired"`, `"error_description":"expired"`},
+		{"garbage token", mw.Handler(ok), req("Bearer abc.def.ghi"), 401, `Bearer realm="orders", error="invalid_token", error_description="malformed"`, ""},
+		{"policy", strict.Handler(ok), req("Bearer " + good), 403, `Bearer realm="orders", error="insufficient_scope", scope="orders:write"`, `"error":"insufficient_scope"`},
+		{"keys unavailable", down.Handler(ok), req("Bearer " + good), 503, "", `"error":"temporarily_unavailable"`},
+		{"two headers", mw.Handler(ok), req("Bearer "+good, "Bearer "+good), 400, `Bearer realm="orders", error="invalid_request"`, ""},
+		{"two tokens in one header", mw.Handler(ok), req("Bearer a b"), 400, `Bearer realm="orders", error="invalid_request"`, ""},
+		{"empty bearer", mw.Handler(ok), req("Bearer "), 400, `Bearer realm="orders", error="invalid_request"`, ""},
+		{"query ignored by default", mw.Handler(ok), httptest.NewRequest("GET", "/orders?access_token="+good, nil), 401, `Bearer realm="orders"`, ""},
+		{"query when allowed", withQuery.Handler(ok), httptest.NewRequest("GET", "/orders?access_token="+good, nil), 200, "", "hello alice"},
+		{"query and header", withQuery.Handler(ok), func() *http.Request {
 			r := httptest.NewRequest("GET", "/orders?access_token="+good, nil)
 			r.Header.Set("Authorization", "Bearer "+good)
 			return r
 		}(), 400, `Bearer realm="api", error="invalid_request"`, ""},
-		{"cookie", withQuery(ok), func() *http.Request {
+		{"cookie", withQuery.Handler(ok), func() *http.Request {
 			r := httptest.NewRequest("GET", "/orders", nil)
 			r.AddCookie(&http.Cookie{Name: "session", Value: good})
 			return r
@@ -165,10 +166,10 @@ func TestPerRoutePolicies(t *testing.T) {
 	e := newEnv(t)
 	verify, _ := middleware.New(e.v, middleware.Options{})
 	mux := http.NewServeMux()
-	mux.Handle("GET /orders", middleware.Require(middleware.Scopes("orders:read"))(ok))
-	mux.Handle("POST /orders", middleware.Require(middleware.Scopes("orders:write"))(ok))
-	mux.Handle("GET /admin", middleware.Require(middleware.AnyOf(middleware.Roles("admin"), middleware.Claim("org.plan", "platinum")))(ok))
-	h := verify(mux)
+	mux.Handle("GET /orders", verify.Require(access.Scopes("orders:read"))(ok))
+	mux.Handle("POST /orders", verify.Require(access.Scopes("orders:write"))(ok))
+	mux.Handle("GET /admin", verify.Require(access.AnyOf(access.Roles("admin"), access.Claim("org.plan", "platinum")))(ok))
+	h := verify.Handler(mux)
 	tok := e.token(nil)
 	for _, tt := range []struct {
 		method, path string
@@ -190,55 +191,8 @@ func TestPerRoutePolicies(t *testing.T) {
 		}
 	}
 	// Require without a verifying middleware in front: 401.
-	if w := serve(t, middleware.Require(middleware.Scopes("x"))(ok), httptest.NewRequest("GET", "/", nil)); w.Code != 401 {
+	if w := serve(t, verify.Require(access.Scopes("x"))(ok), httptest.NewRequest("GET", "/", nil)); w.Code != 401 {
 		t.Fatalf("Require alone: %d", w.Code)
-	}
-}
-
-func TestPolicies(t *testing.T) {
-	subj := func(raw string) *middleware.Subject {
-		return &middleware.Subject{Token: &jwtverify.Token{Claims: jwtverify.Claims{Raw: raw}}}
-	}
-	c := `{"scope": "a b", "scp": ["c", "d"], "roles": ["viewer", "editor"], "role2": "admin",
-		"org": {"plan": "gold", "seats": 5, "beta": true, "tags": ["x", "y"]}}`
-	for _, tt := range []struct {
-		name string
-		p    middleware.Policy
-		ok   bool
-	}{
-		{"scopes from scope", middleware.Scopes("a", "b"), true},
-		{"scopes across scope and scp", middleware.Scopes("a", "d"), true},
-		{"missing scope", middleware.Scopes("a", "z"), false},
-		{"scp string", middleware.Scopes("q"), false},
-		{"any scope", middleware.AnyScope("z", "c"), true},
-		{"any scope none", middleware.AnyScope("z"), false},
-		{"roles", middleware.Roles("viewer", "editor"), true},
-		{"missing role", middleware.Roles("admin"), false},
-		{"nested claim", middleware.Claim("org.plan", "silver", "gold"), true},
-		{"nested number", middleware.Claim("org.seats", 5), true},
-		{"nested bool", middleware.Claim("org.beta", true), true},
-		{"nested array", middleware.Claim("org.tags", "y"), true},
-		{"absent path", middleware.Claim("org.x.y", "a"), false},
-		{"wrong type", middleware.Claim("org.seats", "5"), false},
-		{"all of", middleware.AllOf(middleware.Scopes("a"), middleware.Roles("viewer")), true},
-		{"all of fails", middleware.AllOf(middleware.Scopes("a"), middleware.Roles("admin")), false},
-		{"any of", middleware.AnyOf(middleware.Roles("admin"), middleware.Claim("role2", "admin")), true},
-		{"any of none", middleware.AnyOf(), false},
-		{"custom", func(s *middleware.Subject) error {
-			if v, _ := s.Lookup("role2"); v == "admin" {
-				return nil
-			}
-			return errors.New("no")
-		}, true},
-	} {
-		err := tt.p(subj(c))
-		if tt.ok != (err == nil) {
-			t.Errorf("%s: %v, want ok=%v", tt.name, err, tt.ok)
-		}
-	}
-	var d *middleware.Denied
-	if err := middleware.AnyOf(middleware.Scopes("w"), middleware.Scopes("v"))(subj(c)); !errors.As(err, &d) || d.Scope != "w v" {
-		t.Errorf("AnyOf: %v", err)
 	}
 }
 
@@ -268,7 +222,7 @@ func TestRequireTLS(t *testing.T) {
 		if tt.tls {
 			r.TLS = &tls.ConnectionState{}
 		}
-		if w := serve(t, mw(ok), r); w.Code != tt.status {
+		if w := serve(t, mw.Handler(ok), r); w.Code != tt.status {
 			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.status)
 		}
 	}
@@ -282,21 +236,21 @@ func TestCustomErrorsLogsAndObserve(t *testing.T) {
 	mw, _ := middleware.New(e.v, middleware.Options{
 		Route:  "orders",
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-		Observe: func(o middleware.Outcome) {
+		Observe: func(_ context.Context, o middleware.Outcome) {
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()
 		},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, e *middleware.Error) {
-			w.WriteHeader(e.Status)
-			io.WriteString(w, "custom "+e.Description)
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, o middleware.Outcome) {
+			w.WriteHeader(o.Status)
+			io.WriteString(w, "custom "+o.Description)
 		},
 	})
 	good, bad := e.token(nil), e.token(map[string]any{"aud": "other"})
 	for _, tok := range []string{good, bad} {
 		r := httptest.NewRequest("GET", "/orders/42", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
-		w := serve(t, mw(ok), r)
+		w := serve(t, mw.Handler(ok), r)
 		if tok == bad && (w.Code != 401 || w.Body.String() != "custom audience" || w.Header().Get("WWW-Authenticate") == "") {
 			t.Fatalf("custom error: %d %q", w.Code, w.Body)
 		}

@@ -37,7 +37,7 @@ func TestForwardedProtoLastValue(t *testing.T) {
 		for _, l := range tt.lines {
 			r.Header.Add("X-Forwarded-Proto", l)
 		}
-		if w := serve(t, mw(ok), r); w.Code != tt.status {
+		if w := serve(t, mw.Handler(ok), r); w.Code != tt.status {
 			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.status)
 		}
 	}
@@ -85,7 +85,7 @@ func TestCredentialSyntax(t *testing.T) {
 					r.Header.Add("Cookie", c)
 				}
 			}
-			w := serve(t, mw(ok), r)
+			w := serve(t, mw.Handler(ok), r)
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d; body %s", w.Code, tt.status, w.Body)
 			}
@@ -124,7 +124,7 @@ func TestCredentialSyntax(t *testing.T) {
 		if tt.cookie != "" {
 			r.Header.Set("Cookie", tt.cookie)
 		}
-		w := serve(t, withQuery(ok), r)
+		w := serve(t, withQuery.Handler(ok), r)
 		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.description) {
 			t.Errorf("query case %d: %d %s, want %d %s", i, w.Code, w.Body, tt.status, tt.description)
 		}
@@ -133,7 +133,7 @@ func TestCredentialSyntax(t *testing.T) {
 	plain, _ := middleware.New(e.v, middleware.Options{})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer\t"+good)
-	if w := serve(t, plain(ok), r); w.Code != 400 {
+	if w := serve(t, plain.Handler(ok), r); w.Code != 400 {
 		t.Fatalf("Bearer<TAB>: %d", w.Code)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/internal/metrics"
 	"github.com/jwtverify/jwtverify/internal/redact"
 	"github.com/jwtverify/jwtverify/keyset"
@@ -187,7 +188,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	opts := middleware.Options{
 		Realm:  "jwtverify",
 		Logger: logger,
-		Observe: func(o middleware.Outcome) {
+		Observe: func(_ context.Context, o middleware.Outcome) {
 			result := o.Class
 			if result == "" {
 				result = "valid"
@@ -199,7 +200,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		},
 	}
 	if len(f.requireScopes) > 0 {
-		opts.Policy = middleware.Scopes(f.requireScopes...)
+		opts.Policy = access.Scopes(f.requireScopes...)
 	}
 	mw, err := middleware.New(v, opts)
 	if err != nil {
@@ -235,7 +236,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	// close the tunnel at once.) Any other request's deadline
 	// is the write timeout, so that an upstream that does not answer is
 	// abandoned once the client can no longer be answered.
-	forward := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	forward := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var deadline time.Time
 		if _, ws := upgradeOf(r); ws {
 			tok, _ := middleware.FromContext(r.Context())
