@@ -17,7 +17,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
-	"github.com/jwtverify/jwtverify/internal/mint"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -49,20 +49,18 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Tokens, signed by jwttest standing in for the issuer.
 	claims := func(exp time.Duration, aud string) map[string]any {
 		return map[string]any{"iss": "https://issuer.example", "aud": aud, "exp": time.Now().Add(exp).Unix()}
 	}
-	sign := func(c map[string]any) string {
-		t, _ := mint.Token("RS256", priv, map[string]any{"kid": "rsa-1"}, c)
-		return t
-	}
+	sign := func(c map[string]any) string { return jwttest.Sign("RS256", priv, map[string]any{"kid": "rsa-1"}, c) }
 	good := sign(claims(time.Hour, "api"))
 	for _, c := range []struct{ name, token string }{
 		{"valid", good},
 		{"expired", sign(claims(-time.Hour, "api"))},
 		{"wrong audience", sign(claims(time.Hour, "web"))},
 		{"tampered", good[:len(good)-6] + "AAAAAA"},
-		{"alg none", "eyJhbGciOiJub25lIn0.e30."},
+		{"alg none", jwttest.Sign("none", nil, nil, claims(time.Hour, "api"))},
 	} {
 		_, errA := a.Verify(context.Background(), c.token)
 		_, errB := b.Verify(context.Background(), c.token)
@@ -76,7 +74,7 @@ func run(out io.Writer) error {
 		if verdict(errA) != verdict(errB) {
 			agree = "DISAGREE"
 		}
-		fmt.Fprintf(out, "%-15s %s=%-10s %s=%-10s %s\n", c.name, a.Backend(), verdict(errA), b.Backend(), verdict(errB), agree)
+		fmt.Fprintf(out, "%-15s %s=%-10s %s=%-10s %s\n", c.name, a.BackendName(), verdict(errA), b.BackendName(), verdict(errB), agree)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Command loadtest drives an API behind the jwtverify middleware with
-// concurrent clients on loopback while the issuer rotates its keys
+// concurrent clients on loopback while the issuer (a fake, package
+// jwttest) rotates its keys
 // (publishing each new key ahead of use, retiring the old one after) and
 // its JWKS endpoint fails intermittently. Every client sends valid tokens
 // and hostile ones (tampered, expired, wrong audience, alg none, unknown
@@ -12,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,7 +28,7 @@ import (
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/examples/internal/issuer"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
@@ -55,7 +55,7 @@ type report struct {
 	validRetired               atomic.Int64
 	invalidRejected, invalidOK atomic.Int64
 	rotations, outages         int
-	fetches                    int64
+	fetches                    int
 	latencies                  []time.Duration
 }
 
@@ -78,10 +78,7 @@ func (r *report) print(w io.Writer) {
 }
 
 func run(duration time.Duration, clients int) (*report, error) {
-	is, err := issuer.Start()
-	if err != nil {
-		return nil, err
-	}
+	is := jwttest.NewIssuer("ES256")
 	defer is.Close()
 	keys, err := keyset.NewRemote(is.URL+"/jwks", keyset.RemoteConfig{
 		MinRefresh: 300 * time.Millisecond, MaxRefresh: 300 * time.Millisecond, UnknownKIDInterval: 100 * time.Millisecond,
@@ -98,7 +95,7 @@ func run(duration time.Duration, clients int) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := httptest.NewServer(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
+	api := httptest.NewServer(mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer api.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 10 * time.Second}
 
@@ -108,6 +105,12 @@ func run(duration time.Duration, clients int) (*report, error) {
 
 	// The issuer: every 1.5 s publish a key, 1 s later sign with it, 1 s
 	// later retire the old one; the endpoint is down 400 ms of every 1.1 s.
+	// signing is the kid clients sign with; a kid is marked retired before
+	// Retire, so a client whose token failed because its key was retired
+	// finds it marked.
+	var signing atomic.Value
+	signing.Store("key-1")
+	var retired sync.Map
 	var adminWG sync.WaitGroup
 	adminWG.Add(2)
 	go func() {
@@ -116,15 +119,16 @@ func run(duration time.Duration, clients int) (*report, error) {
 			if !sleep(ctx, 1500*time.Millisecond) {
 				return
 			}
-			old := is.Current()
-			next, err := is.Prepublish()
-			if err != nil || !sleep(ctx, time.Second) {
-				return
-			}
-			is.Activate(next)
+			old := signing.Load().(string)
+			next := is.Rotate() // published; clients keep signing with old
 			if !sleep(ctx, time.Second) {
 				return
 			}
+			signing.Store(next)
+			if !sleep(ctx, time.Second) {
+				return
+			}
+			retired.Store(old, true)
 			is.Retire(old)
 			rep.rotations++
 		}
@@ -150,10 +154,8 @@ func run(duration time.Duration, clients int) (*report, error) {
 			defer wg.Done()
 			var lat []time.Duration
 			for ctx.Err() == nil {
-				token, valid, err := pick(is)
-				if err != nil {
-					return
-				}
+				kid := signing.Load().(string)
+				token, valid := pick(is, kid)
 				start := time.Now()
 				req, _ := http.NewRequest("GET", api.URL, nil)
 				req.Header.Set("Authorization", "Bearer "+token)
@@ -170,7 +172,7 @@ func run(duration time.Duration, clients int) (*report, error) {
 				switch {
 				case valid && resp.StatusCode == 200:
 					rep.validOK.Add(1)
-				case valid && !is.Published(issuer.KeyID(token)):
+				case valid && isRetired(&retired, kid):
 					rep.validRetired.Add(1) // minted just before its key was retired: allowed to fail
 				case valid:
 					rep.validRejected.Add(1)
@@ -187,7 +189,7 @@ func run(duration time.Duration, clients int) (*report, error) {
 	}
 	wg.Wait()
 	adminWG.Wait()
-	rep.fetches = is.Fetches.Load()
+	rep.fetches = is.JWKSRequests()
 	return rep, nil
 }
 
@@ -200,26 +202,31 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// pick returns a valid token or, half the time, a hostile one.
-func pick(is *issuer.Issuer) (token string, valid bool, err error) {
-	good, err := is.Token("client", "", "api", time.Minute)
-	if err != nil {
-		return "", false, err
+func isRetired(retired *sync.Map, kid string) bool {
+	_, ok := retired.Load(kid)
+	return ok
+}
+
+// pick returns a token signed with the key kid or, half the time, a
+// hostile one.
+func pick(is *jwttest.Issuer, kid string) (token string, valid bool) {
+	sign := func(kid, aud string, ttl time.Duration) string {
+		return is.Sign(map[string]any{"kid": kid}, map[string]any{
+			"iss": is.URL, "sub": "client", "aud": aud, "exp": time.Now().Add(ttl).Unix(),
+		})
 	}
-	switch rand.IntN(8) {
+	good := sign(kid, "api", time.Minute)
+	switch rand.IntN(10) {
 	case 0:
-		return good[:len(good)-6] + "AAAAAA", false, nil // tampered signature
+		return good[:len(good)-6] + "AAAAAA", false // tampered signature
 	case 1:
-		t, err := is.Token("client", "", "other-api", time.Minute)
-		return t, false, err // wrong audience
+		return sign(kid, "other-api", time.Minute), false // wrong audience
 	case 2:
-		t, err := is.Token("client", "", "api", -time.Minute)
-		return t, false, err // expired
+		return sign(kid, "api", -time.Minute), false // expired
 	case 3:
-		return "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.", false, nil // alg none
+		return jwttest.Sign("none", nil, nil, map[string]any{"iss": is.URL, "aud": "api"}), false // alg none
+	case 4:
+		return sign("intruder", "api", time.Minute), false // unknown kid
 	}
-	if good == "" {
-		return "", false, errors.New("no token")
-	}
-	return good, true, nil
+	return good, true
 }

@@ -1,7 +1,8 @@
 // Command multi-issuer accepts tokens from two issuers, each with its own
 // key set and policy, routed by the token's iss: a key of one issuer never
 // verifies a token of the other, and a token naming an unknown issuer is
-// refused before any key lookup.
+// refused before any key lookup. The issuers are fakes on loopback
+// (package jwttest).
 package main
 
 import (
@@ -14,8 +15,8 @@ import (
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/examples/internal/issuer"
 	"github.com/jwtverify/jwtverify/issuers"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -26,19 +27,13 @@ func main() {
 }
 
 func run(out io.Writer) error {
-	corp, err := issuer.Start()
-	if err != nil {
-		return err
-	}
+	corp := jwttest.NewIssuer("ES256")
 	defer corp.Close()
-	partner, err := issuer.Start()
-	if err != nil {
-		return err
-	}
+	partner := jwttest.NewIssuer("ES256")
 	defer partner.Close()
 
-	routes := map[string]jwtverify.Verifier{}
-	for _, is := range []*issuer.Issuer{corp, partner} {
+	routes := map[string]issuers.Verifier{}
+	for _, is := range []*jwttest.Issuer{corp, partner} {
 		keys, err := keyset.Discover(context.Background(), is.URL, keyset.RemoteConfig{})
 		if err != nil {
 			return err
@@ -55,15 +50,16 @@ func run(out io.Writer) error {
 		return err
 	}
 
-	corpTok, _ := corp.Token("alice", "", "api", time.Hour)
-	partnerTok, _ := partner.Token("bob", "", "api", time.Hour)
-	stranger, err := issuer.Start()
-	if err != nil {
-		return err
+	token := func(is *jwttest.Issuer, sub string) string {
+		return is.Sign(nil, map[string]any{"iss": is.URL, "sub": sub, "aud": "api", "exp": time.Now().Add(time.Hour).Unix()})
 	}
+	stranger := jwttest.NewIssuer("ES256")
 	defer stranger.Close()
-	strangerTok, _ := stranger.Token("eve", "", "api", time.Hour)
-	for _, c := range []struct{ who, token string }{{"corp", corpTok}, {"partner", partnerTok}, {"stranger", strangerTok}} {
+	for _, c := range []struct{ who, token string }{
+		{"corp", token(corp, "alice")},
+		{"partner", token(partner, "bob")},
+		{"stranger", token(stranger, "eve")},
+	} {
 		tok, err := router.Verify(context.Background(), c.token)
 		if err != nil {
 			fmt.Fprintf(out, "%-8s token: rejected (%s)\n", c.who, jwtverify.Class(err))

@@ -1,7 +1,8 @@
 // Command protected-api is an API behind the jwtverify middleware: keys
 // from the issuer's discovery document (a remote JWKS), one verifier, and a
-// different scope per route. It starts a local issuer and the API on
-// loopback, calls the API with a few tokens and prints the answers.
+// different scope per route. It starts a fake issuer (package jwttest) and
+// the API on loopback, calls the API with a few tokens and prints the
+// answers.
 package main
 
 import (
@@ -15,8 +16,9 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/examples/internal/issuer"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
@@ -28,10 +30,7 @@ func main() {
 }
 
 func run(out io.Writer) error {
-	is, err := issuer.Start()
-	if err != nil {
-		return err
-	}
+	is := jwttest.NewIssuer("ES256")
 	defer is.Close()
 
 	// The API's side: discovery, one verifier, per-route policies.
@@ -50,20 +49,27 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	verify, err := middleware.New(v, middleware.Options{Realm: "orders"})
+	mw, err := middleware.New(v, middleware.Options{Realm: "orders"})
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /orders", middleware.Require(middleware.Scopes("orders:read"))(http.HandlerFunc(list)))
-	mux.Handle("POST /orders", middleware.Require(middleware.Scopes("orders:write"))(http.HandlerFunc(create)))
-	api := httptest.NewServer(verify(mux))
+	mux.Handle("GET /orders", mw.Require(access.Scopes("orders:read"))(http.HandlerFunc(list)))
+	mux.Handle("POST /orders", mw.Require(access.Scopes("orders:write"))(http.HandlerFunc(create)))
+	api := httptest.NewServer(mw.Handler(mux))
 	defer api.Close()
 
-	// Callers.
-	reader, _ := is.Token("alice", "orders:read", "orders-api", time.Hour)
-	writer, _ := is.Token("bob", "orders:read orders:write", "orders-api", time.Hour)
-	other, _ := is.Token("carol", "orders:read", "billing-api", time.Hour)
+	// Callers, with RFC 9068 access tokens.
+	token := func(sub, scope, aud string) string {
+		now := time.Now()
+		return is.Sign(map[string]any{"typ": "at+jwt"}, map[string]any{
+			"iss": is.URL, "sub": sub, "aud": aud, "scope": scope,
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		})
+	}
+	reader := token("alice", "orders:read", "orders-api")
+	writer := token("bob", "orders:read orders:write", "orders-api")
+	other := token("carol", "orders:read", "billing-api")
 	for _, c := range []struct{ method, who, token string }{
 		{"GET", "alice (read)", reader},
 		{"POST", "alice (read)", reader},

@@ -19,7 +19,7 @@ import (
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/internal/mint"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -68,17 +68,16 @@ func run(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "allowlist derived from the PEM key: %v\n", v.Algorithms())
 
+	// Tokens, signed by jwttest standing in for the issuer.
 	claims := map[string]any{"iss": "https://issuer.example", "aud": "reports", "sub": "job-17", "exp": time.Now().Add(time.Hour).Unix()}
-	good, _ := mint.Token("EdDSA", priv, nil, claims)
-	tok, err := v.Verify(context.Background(), good)
+	tok, err := v.Verify(context.Background(), jwttest.Sign("EdDSA", priv, nil, claims))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "valid token for %s\n", tok.Claims.Subject)
 
 	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
-	forged, _ := mint.Token("EdDSA", otherPriv, nil, claims)
-	_, err = v.Verify(context.Background(), forged)
+	_, err = v.Verify(context.Background(), jwttest.Sign("EdDSA", otherPriv, nil, claims))
 	fmt.Fprintf(out, "token signed by another key: %v\n", err)
 	return nil
 }
