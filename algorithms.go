@@ -55,7 +55,8 @@ func lookupAlg(alg string) (algInfo, bool) {
 }
 
 // Algorithms returns the names of every JWS algorithm this package
-// supports, in a fixed order. "none" is never among them.
+// supports, in a fixed order, in a new slice the caller owns. "none" is
+// never among them.
 func Algorithms() []string {
 	return []string{
 		"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify/internal/jsonx"
+	"github.com/jwtverify/jwtverify/internal/jws"
+	"github.com/jwtverify/jwtverify/internal/reject"
 )
 
 // Bounds of a NumericDate (RFC 7519 §2): seconds from 1970-01-01T00:00:00Z
@@ -24,45 +26,48 @@ const (
 	hasIat
 )
 
-// checkClaims decodes the registered claims of a verified payload into cl
-// and applies the policy, in this order: the payload is one strict JSON
-// object with registered claims of the right types (ErrMalformed); required
-// claims are present (ErrMissingClaim); iss (ErrIssuer); aud (ErrAudience);
-// exp (ErrExpired); nbf (ErrNotYetValid); iat not in the future
-// (ErrIssuedInFuture); iat not older than MaxAge (ErrExpired). It records
-// on tok the span the dates allow (ValidFrom, ValidUntil), computed once and
-// used for the checks themselves, so the two cannot disagree.
-func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
+// present records which claims a payload has: the registered claims the
+// policy needs (bits has*) and Config.RequiredClaims (bit i for entry i).
+type present struct {
+	claims   uint
+	required uint64
+}
+
+// decodeClaims decodes the registered claims of p's payload into tok: the
+// payload must be one strict JSON object with registered claims of the
+// right types and dates in range (ErrMalformed). It judges nothing; Verify
+// calls it before the signature check and reports its error only after.
+func (c *Verifier) decodeClaims(p *jws.Parts, tok *Token) (present, error) {
+	payload := p.Payload
 	cl := &tok.Claims
-	var has uint
-	var required uint64
+	var has present
 	err := jsonx.Object(payload, func(name, value []byte) error {
 		for i, r := range c.required {
 			if string(name) == r {
-				required |= 1 << i
+				has.required |= 1 << i
 			}
 		}
 		var ok bool
 		switch string(name) {
 		case "iss":
-			cl.Issuer, ok = jsonx.StringIn(value, payload, text)
-			has |= hasIss
+			cl.Issuer, ok = p.String(value)
+			has.claims |= hasIss
 		case "sub":
-			cl.Subject, ok = jsonx.StringIn(value, payload, text)
+			cl.Subject, ok = p.String(value)
 		case "jti":
-			cl.ID, ok = jsonx.StringIn(value, payload, text)
+			cl.ID, ok = p.String(value)
 		case "aud":
 			// cl.Audience arrives empty, backed by the token's inline array.
-			has |= hasAud
-			if s, isStr := jsonx.StringIn(value, payload, text); isStr {
+			has.claims |= hasAud
+			if s, isStr := p.String(value); isStr {
 				cl.Audience, ok = append(cl.Audience[:0], s), true
 				break
 			}
 			cl.Audience = cl.Audience[:0]
 			isArr, err := jsonx.Array(value, func(e []byte) error {
-				s, isStr := jsonx.StringIn(e, payload, text)
+				s, isStr := p.String(e)
 				if !isStr {
-					return reject(ErrMalformed, "claim aud holds a non-string")
+					return reject.New(ErrMalformed, "claim aud holds a non-string")
 				}
 				cl.Audience = append(cl.Audience, s)
 				return nil
@@ -72,46 +77,54 @@ func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
 			}
 			ok = isArr
 		case "exp":
-			has |= hasExp
+			has.claims |= hasExp
 			return numericDate("exp", value, &cl.ExpiresAt)
 		case "nbf":
 			return numericDate("nbf", value, &cl.NotBefore)
 		case "iat":
-			has |= hasIat
+			has.claims |= hasIat
 			return numericDate("iat", value, &cl.IssuedAt)
 		default:
 			ok = true
 		}
 		if !ok {
-			return rejectf(ErrMalformed, "claim %s has the wrong JSON type", name)
+			return reject.Newf(ErrMalformed, "claim %s has the wrong JSON type", name)
 		}
 		return nil
 	})
 	if err != nil {
 		if Class(err) != "" {
-			return err
+			return has, err
 		}
-		return rejectf(ErrMalformed, "payload: %v", err)
+		return has, reject.Newf(ErrMalformed, "payload: %v", err)
 	}
+	return has, nil
+}
 
+// checkClaims applies the claim policy to the claims decodeClaims found,
+// in the order the package documentation states. It records on tok the span the dates allow (ValidFrom,
+// ValidUntil), computed once and used for the checks themselves, so the
+// two cannot disagree.
+func (c *Verifier) checkClaims(tok *Token, has present) error {
+	cl := &tok.Claims
 	switch {
-	case c.needExp && has&hasExp == 0:
-		return reject(ErrMissingClaim, "exp is required")
-	case len(c.issuers) > 0 && has&hasIss == 0:
-		return reject(ErrMissingClaim, "iss is required")
-	case len(c.audiences) > 0 && has&hasAud == 0:
-		return reject(ErrMissingClaim, "aud is required")
-	case c.maxAge > 0 && has&hasIat == 0:
-		return reject(ErrMissingClaim, "iat is required when MaxAge is set")
+	case c.needExp && has.claims&hasExp == 0:
+		return reject.New(ErrMissingClaim, "exp is required")
+	case len(c.issuers) > 0 && has.claims&hasIss == 0:
+		return reject.New(ErrMissingClaim, "iss is required")
+	case len(c.audiences) > 0 && has.claims&hasAud == 0:
+		return reject.New(ErrMissingClaim, "aud is required")
+	case c.maxAge > 0 && has.claims&hasIat == 0:
+		return reject.New(ErrMissingClaim, "iat is required when MaxAge is set")
 	}
 	for i, r := range c.required {
-		if required&(1<<i) == 0 {
-			return rejectf(ErrMissingClaim, "required claim %q is missing", r)
+		if has.required&(1<<i) == 0 {
+			return reject.Newf(ErrMissingClaim, "required claim %q is missing", r)
 		}
 	}
 
 	if len(c.issuers) > 0 && !slices.Contains(c.issuers, cl.Issuer) {
-		return rejectf(ErrIssuer, "iss is not among the %d configured issuers", len(c.issuers))
+		return reject.Newf(ErrIssuer, "iss is not among the %d configured issuers", len(c.issuers))
 	}
 	if len(c.audiences) > 0 {
 		found := false
@@ -122,30 +135,30 @@ func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
 			}
 		}
 		if !found {
-			return rejectf(ErrAudience, "aud (%d values) has none of the %d configured audiences", len(cl.Audience), len(c.audiences))
+			return reject.Newf(ErrAudience, "aud (%d values) has none of the %d configured audiences", len(cl.Audience), len(c.audiences))
 		}
 	}
 
 	// The token is valid while from ≤ now < until; each check below is one
 	// side of that, against the bound it records.
 	now := c.now()
-	if has&hasExp != 0 {
+	if has.claims&hasExp != 0 {
 		tok.validUntil = cl.ExpiresAt.Add(c.leeway) // expired at now ≥ exp + leeway
 		if !now.Before(tok.validUntil) {
-			return rejectf(ErrExpired, "token expired %v ago (leeway %v)", now.Sub(cl.ExpiresAt).Truncate(time.Second), c.leeway)
+			return reject.Newf(ErrExpired, "token expired %v ago (leeway %v)", now.Sub(cl.ExpiresAt).Truncate(time.Second), c.leeway)
 		}
 	}
 	if !cl.NotBefore.IsZero() {
 		tok.validFrom = cl.NotBefore.Add(-c.leeway) // not yet valid at now < nbf − leeway
 		if now.Before(tok.validFrom) {
-			return rejectf(ErrNotYetValid, "token not valid for another %v (leeway %v)", cl.NotBefore.Sub(now).Truncate(time.Second), c.leeway)
+			return reject.Newf(ErrNotYetValid, "token not valid for another %v (leeway %v)", cl.NotBefore.Sub(now).Truncate(time.Second), c.leeway)
 		}
 	}
-	if has&hasIat != 0 {
+	if has.claims&hasIat != 0 {
 		// Issued in the future at iat > now + leeway, that is now < iat − leeway.
 		from := cl.IssuedAt.Add(-c.leeway)
 		if now.Before(from) {
-			return rejectf(ErrIssuedInFuture, "iat is %v in the future (leeway %v)", cl.IssuedAt.Sub(now).Truncate(time.Second), c.leeway)
+			return reject.Newf(ErrIssuedInFuture, "iat is %v in the future (leeway %v)", cl.IssuedAt.Sub(now).Truncate(time.Second), c.leeway)
 		}
 		if from.After(tok.validFrom) {
 			tok.validFrom = from
@@ -155,7 +168,7 @@ func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
 			// (time.Time's resolution) past it, an exclusive bound like exp's.
 			end := cl.IssuedAt.Add(c.maxAge + c.leeway + 1)
 			if !now.Before(end) {
-				return rejectf(ErrExpired, "token issued %v ago; MaxAge is %v (leeway %v)", now.Sub(cl.IssuedAt).Truncate(time.Second), c.maxAge, c.leeway)
+				return reject.Newf(ErrExpired, "token issued %v ago; MaxAge is %v (leeway %v)", now.Sub(cl.IssuedAt).Truncate(time.Second), c.maxAge, c.leeway)
 			}
 			if tok.validUntil.IsZero() || end.Before(tok.validUntil) {
 				tok.validUntil = end
@@ -169,7 +182,7 @@ func (c *Core) checkClaims(payload []byte, text string, tok *Token) error {
 // fractional, within [minNumericDate, maxNumericDate].
 func numericDate(name string, raw []byte, out *time.Time) error {
 	if !jsonx.IsNumber(raw) {
-		return rejectf(ErrMalformed, "claim %s is not a number", name)
+		return reject.Newf(ErrMalformed, "claim %s is not a number", name)
 	}
 	// Fast path: a plain integer of at most 11 digits (always in range).
 	if len(raw) <= 11 && raw[0] != '-' {
@@ -188,37 +201,47 @@ func numericDate(name string, raw []byte, out *time.Time) error {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < minNumericDate || f > maxNumericDate {
-		return rejectf(ErrMalformed, "claim %s is not a date between 1970 and 9999", name)
+		return reject.Newf(ErrMalformed, "claim %s is not a date between 1970 and 9999", name)
 	}
 	sec, frac := math.Modf(f)
 	*out = time.Unix(int64(sec), int64(frac*1e9)).UTC()
 	return nil
 }
 
-// mayRefresh reports whether an unverified payload is plausible enough to
-// let an unknown kid make the key source fetch: a strict JSON object whose
-// iss is configured (when Issuers is set) and whose exp, when present or
-// required, is a date not in the past (beyond leeway). It judges nothing:
-// the answer only decides whether a request may be spent.
-func (c *Core) mayRefresh(payload []byte) bool {
+// mayFetch computes Lookup.MayFetch for a token with a kid, from the
+// claims decodeClaims found in p's payload (has, and its error).
+func (c *Verifier) mayFetch(p *jws.Parts, cl *Claims, has present, decodeErr error) bool {
+	if decodeErr == nil {
+		return c.plausible(cl.Issuer, has.claims&hasIss != 0, cl.ExpiresAt, has.claims&hasExp != 0)
+	}
+	// decodeClaims stopped at the first claim it refused, which may be one
+	// the rule does not read (an aud of the wrong type): read iss and exp
+	// alone, as the rule does.
 	var iss string
 	var exp time.Time
 	hasIss, hasExp := false, false
-	err := jsonx.Object(payload, func(name, value []byte) error {
+	err := jsonx.Object(p.Payload, func(name, value []byte) error {
 		switch string(name) {
 		case "iss":
 			iss, hasIss = jsonx.String(value)
 		case "exp":
 			if numericDate("exp", value, &exp) != nil {
-				return ErrMalformed // not plausible: no refresh
+				return ErrMalformed // not plausible
 			}
 			hasExp = true
 		}
 		return nil
 	})
+	return err == nil && c.plausible(iss, hasIss, exp, hasExp)
+}
+
+// plausible is the rule of Lookup.MayFetch for a payload that is one strict
+// JSON object: its iss, when it is a string (hasIss), is configured (when
+// Issuers is set), and its exp, when present (hasExp) or required, is not
+// past beyond Leeway. It judges nothing: the answer only decides whether a
+// request may be spent.
+func (c *Verifier) plausible(iss string, hasIss bool, exp time.Time, hasExp bool) bool {
 	switch {
-	case err != nil:
-		return false
 	case len(c.issuers) > 0 && (!hasIss || !slices.Contains(c.issuers, iss)):
 		return false
 	case !hasExp:

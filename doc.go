@@ -45,20 +45,30 @@
 // points on their curve, HMAC secrets of at least the hash length.
 //
 // Only after the signature holds are the claims judged: unauthenticated
-// claims are never evaluated or reported.
+// claims are never reported, and are read before that only to tell the
+// key source whether an unknown kid may cost a fetch ([Lookup.MayFetch]).
 //
 // # Check order and error classes
 //
-// Verify checks in this order and stops at the first failure, so every
-// rejection has exactly one class, a sentinel to test with errors.Is:
+// This is the one statement of the check order; the code and the other
+// documents refer to it. Verify checks in this order and stops at the
+// first failure, so every rejection has exactly one class, a sentinel to
+// test with errors.Is:
 //
-//	too_large         ErrTooLarge         longer than MaxTokenBytes (16 KiB by default)
-//	malformed         ErrMalformed        not three strict segments; bad header JSON
-//	unsupported       ErrUnsupported      JWE (five segments), crit, b64=false
+//	too_large         ErrTooLarge         longer than MaxTokenBytes (16 KiB by default),
+//	                                      before anything is decoded
+//	unsupported       ErrUnsupported      JWE (five segments)
+//	malformed         ErrMalformed        not three segments; a segment not strict
+//	                                      base64url (header, payload, signature)
+//	malformed         ErrMalformed        header not one strict JSON object; no alg;
+//	                                      alg, kid, typ, crit or b64 of the wrong type
+//	unsupported       ErrUnsupported      crit, b64=false
 //	type              ErrType             typ missing or not among Config.Types
-//	algorithm         ErrAlgorithm        none, not allowlisted, or not the key's type
+//	algorithm         ErrAlgorithm        none, or not allowlisted
+//	(key lookup)                          one call of KeySource.Key with a Lookup
 //	keys_unavailable  ErrKeysUnavailable  the key source cannot supply keys
 //	unknown_key       ErrUnknownKey       no key for kid (or no single key without kid)
+//	algorithm         ErrAlgorithm        the key is not of the algorithm's type
 //	signature         ErrSignature        wrong length or does not verify
 //	malformed         ErrMalformed        payload not one strict JSON object; registered
 //	                                      claims of the wrong type; dates not finite
@@ -67,9 +77,16 @@
 //	                                      configured, iat with MaxAge, RequiredClaims
 //	issuer            ErrIssuer           iss not among Config.Issuers
 //	audience          ErrAudience         no aud value among Config.Audiences
-//	expired           ErrExpired          now ≥ exp + leeway, or iat older than MaxAge
+//	expired           ErrExpired          now ≥ exp + leeway
 //	not_yet_valid     ErrNotYetValid      now < nbf − leeway
 //	issued_in_future  ErrIssuedInFuture   iat > now + leeway
+//	expired           ErrExpired          iat older than MaxAge + leeway
+//
+// The payload of a token with a kid is decoded before the key lookup, but
+// judged, and its malformed class reported, only after the signature
+// holds. What the lookup learns from the unverified claims is one bit,
+// [Lookup.MayFetch]: whether an unknown kid may cost the key source a
+// fetch.
 //
 // Error text has the form "class: detail". The detail never contains the
 // token, a segment of it, or values taken from it (kid, iss, aud, typ, an
@@ -79,12 +96,15 @@
 //
 // # Backends
 //
-// A [Backend] only checks signatures; [Core] does everything else, once, for
-// every backend, so no backend can be laxer than another. The conformance
+// A [Backend] only checks signatures; [Verifier] does everything else,
+// once, for every backend, so no backend can be laxer than another. The conformance
 // suite in backends/backendtest runs every case against every backend.
 //
 // # Concurrency
 //
-// A [Core] and the keys it uses are immutable after construction; Verify
-// takes no lock. [Config.Now] must be safe for concurrent use.
+// A [Verifier] and the keys it uses are immutable after construction;
+// Verify takes no lock. [Config.Now] and the [KeySource] must be safe for
+// concurrent use. Packages that accept a verifier (middleware, cache,
+// issuers) declare the one method they need, Verify, as an interface of
+// their own; a *Verifier satisfies each.
 package jwtverify

@@ -76,7 +76,7 @@ func ExampleClass() {
 	// true
 }
 
-func ExampleCore_Verify_rejections() {
+func ExampleVerifier_Verify_rejections() {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	key, _ := jwtverify.NewPublicKey("k1", "", priv.Public())
 	keys, _ := keyset.NewStatic(key)

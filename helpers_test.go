@@ -1,6 +1,7 @@
 package jwtverify_test
 
 import (
+	"encoding/base64"
 	"testing"
 
 	"github.com/jwtverify/jwtverify/internal/mint"
@@ -14,3 +15,6 @@ func signHS(t *testing.T, secret []byte, header, payload string) string {
 	}
 	return tok
 }
+
+// b64 is base64url without padding, for hand-built segments.
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

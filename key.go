@@ -14,15 +14,16 @@ import (
 	"github.com/jwtverify/jwtverify/internal/ed25519pt"
 )
 
-// MinRSABits is the smallest RSA modulus accepted, in bits.
-const MinRSABits = 2048
+// minRSABits is the smallest RSA modulus NewPublicKey accepts, in bits.
+const minRSABits = 2048
 
 // Key is a validated verification key: an RSA, ECDSA (P-256, P-384, P-521)
 // or Ed25519 public key, or an HMAC secret, with an optional key id and an
 // optional algorithm it is restricted to. Keys are made by [NewPublicKey]
 // and [NewSecretKey], which refuse weak or invalid material, and are
-// immutable afterwards; copies share the material. The zero Key is not a
-// usable key.
+// immutable afterwards: a Key is safe for concurrent use by multiple
+// goroutines, and copies share the material, which no one modifies. The
+// zero Key is not a usable key: it has no id and supports no algorithm.
 type Key struct {
 	k *keyData
 }
@@ -38,7 +39,7 @@ type keyData struct {
 }
 
 // NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at
-// least [MinRSABits] bits with an odd public exponent between 3 and 2^31-1
+// least 2048 bits with an odd public exponent between 3 and 2^31-1
 // and a modulus with no prime factor below 168 and without the ROCA
 // fingerprint (CVE-2017-15361: such a key's private key can be computed
 // from it), an *ecdsa.PublicKey on P-256, P-384 or P-521 whose point lies
@@ -55,8 +56,8 @@ func NewPublicKey(id, alg string, pub crypto.PublicKey) (Key, error) {
 		if p == nil || p.N == nil {
 			return Key{}, fmt.Errorf("%w: nil RSA key", ErrInvalidConfig)
 		}
-		if bits := p.N.BitLen(); bits < MinRSABits {
-			return Key{}, fmt.Errorf("%w: RSA key of %d bits; at least %d required", ErrInvalidConfig, bits, MinRSABits)
+		if bits := p.N.BitLen(); bits < minRSABits {
+			return Key{}, fmt.Errorf("%w: RSA key of %d bits; at least %d required", ErrInvalidConfig, bits, minRSABits)
 		}
 		if p.E < 3 || p.E > 1<<31-1 || p.E%2 == 0 {
 			return Key{}, fmt.Errorf("%w: RSA public exponent must be odd and between 3 and 2^31-1", ErrInvalidConfig)
@@ -250,7 +251,8 @@ func (k Key) Supports(alg string) bool {
 }
 
 // Algorithms returns the algorithms the key supports, in the order of the
-// package-level [Algorithms].
+// package-level [Algorithms], in a new slice the caller owns (nil for the
+// zero Key).
 func (k Key) Algorithms() []string {
 	var out []string
 	for _, alg := range Algorithms() {
@@ -269,29 +271,47 @@ func (k Key) material() any {
 	return k.k.pub
 }
 
-// KeySource supplies verification keys. keyset.Static and the remote key
-// sets implement it. Implementations are safe for concurrent use.
+// Lookup is what Verify asks a [KeySource] for, computed once per token
+// after the checks that precede key lookup (see the package
+// documentation). The zero Lookup names no kid and no algorithm. A Lookup
+// is a plain value, passed by copy.
+type Lookup struct {
+	// KID is the token's kid; "" when it has none.
+	KID string
+	// Alg is the token's alg, already allowlisted: one of the algorithms
+	// the Verifier accepts.
+	Alg string
+	// MayFetch reports that the unverified token is plausible, so an
+	// unknown kid may cost a fetch: KID is not "" and the payload, not yet
+	// authenticated, is one strict JSON object whose iss is among
+	// Config.Issuers (when they are set) and whose exp is present (unless
+	// Config.AllowMissingExpiry) and not past (now < exp + Config.Leeway).
+	// The claims are read only for this; nothing is reported from them
+	// before the signature holds. A source that can fetch keys it does not
+	// hold should fetch for an unknown kid only when MayFetch is set, so
+	// junk tokens cost a map miss, never a request.
+	MayFetch bool
+}
+
+// KeySource supplies verification keys. keyset.Static and keyset.Remote
+// implement it, and so may a caller's own type. Verify calls Key exactly
+// once per token that reaches key lookup; the source owns every decision
+// about fetching (negative caching, rate limits, coalescing of requests).
+// Implementations must be safe for concurrent use: a Verifier calls Key
+// from every Verify at once. A Verifier does not own its KeySource:
+// closing one (keyset.Remote.Close) is the caller's job. A nil KeySource
+// is refused by New.
 type KeySource interface {
-	// Key returns the key for the token's kid ("" when the token has none)
-	// that supports alg. It fails with an error made by [Reject] of class
-	// ErrUnknownKey when no key matches, ErrAlgorithm when the key kid
-	// names does not support alg, or ErrKeysUnavailable when the source has
-	// no usable keys at all; Verify replaces other errors with generic ones.
-	// The detail must not contain kid. ctx bounds any wait.
-	Key(ctx context.Context, kid, alg string) (Key, error)
+	// Key returns the key for l.KID ("" when the token has none) that
+	// supports l.Alg. It fails with an error made by [Reject] of class
+	// ErrUnknownKey when no key matches, ErrAlgorithm when the key l.KID
+	// names does not support l.Alg, or ErrKeysUnavailable when the source
+	// has no usable keys at all; Verify replaces other errors with generic
+	// ones. The detail must not contain the kid. ctx bounds any wait; see
+	// [Lookup.MayFetch] for when an unknown kid may cost a fetch. The
+	// returned Key is shared (Keys are immutable).
+	Key(ctx context.Context, l Lookup) (Key, error)
 	// Algorithms returns the algorithms the source's keys can ever
 	// support. A Verifier with no configured allowlist uses it as one.
 	Algorithms() []string
-}
-
-// Refresher is implemented by key sources that can look for keys they do
-// not hold yet, such as keyset.Remote. When Key reports ErrUnknownKey for a
-// token with a kid, Verify calls RefreshKey only if the token passed the
-// cheap checks (size, shape, header, algorithm) and its unverified payload
-// is a strict JSON object whose iss is a configured issuer (when Issuers is
-// set) and whose exp is present (unless AllowMissingExpiry) and not past:
-// junk tokens cost a map miss, never a request. The claims are only read
-// for that decision, never reported.
-type Refresher interface {
-	RefreshKey(ctx context.Context, kid, alg string) (Key, error)
 }

@@ -11,9 +11,10 @@ import (
 // Token is a verified token: its protected header, its claims and the
 // span of time in which the verifier that returned it accepts it.
 //
-// Ownership: each successful Verify returns a Token that no one else holds
-// (a [Verifier] must not hand one Token to two callers; cache.Verified
-// hands each caller its own [Token.Clone]). The caller owns the struct and
+// Ownership: each successful [Verifier.Verify] returns a Token that no one
+// else holds, and so must every other Verify method that returns one (a
+// router or a cache in front of a Verifier; cache.Verified hands each
+// caller its own [Token.Clone]). The caller owns the struct and
 // the backing array of Claims.Audience: it may change any field or element,
 // or append, and nothing it does reaches another caller, the verifier or a
 // cache. A Token is not safe for concurrent modification; share it between
@@ -27,9 +28,9 @@ type Token struct {
 
 	aud [2]string // backs Claims.Audience for up to two values
 
-	// The span Core accepts the token in, recorded when it verified it;
-	// zero: no bound (or a Token Core did not make). See ValidFrom and
-	// ValidUntil.
+	// The span the Verifier accepts the token in, recorded when it
+	// verified it; zero: no bound (or a Token no Verifier made). See
+	// ValidFrom and ValidUntil.
 	validFrom, validUntil time.Time
 }
 
@@ -39,8 +40,8 @@ type Token struct {
 // now > iat + MaxAge + Leeway; both are expressed as this one exclusive
 // bound, so "valid while now.Before(t.ValidUntil())" is exact to the
 // nanosecond). The zero time means no time bound: the token has no exp
-// and the verifier enforces no MaxAge, or t was not made by [Core] (a
-// Token literal, or one from a Verifier that does not use Core). The
+// and the verifier enforces no MaxAge, or t was not made by a [Verifier]
+// (a Token literal, or one from a verifier of another kind). The
 // bound is fixed when t is verified; changing t's Claims does not move it.
 func (t *Token) ValidUntil() time.Time { return t.validUntil }
 
@@ -48,7 +49,7 @@ func (t *Token) ValidUntil() time.Time { return t.validUntil }
 // accepts it: the later of nbf − Leeway and iat − Leeway, of those the
 // token has (Verify rejects at now < nbf − Leeway as not yet valid, and at
 // iat > now + Leeway as issued in the future). The zero time means no
-// lower bound: no nbf and no iat, or t was not made by [Core].
+// lower bound: no nbf and no iat, or t was not made by a [Verifier].
 func (t *Token) ValidFrom() time.Time { return t.validFrom }
 
 // Clone returns a copy of t that shares nothing mutable with it: changing
@@ -71,7 +72,9 @@ func (t *Token) Clone() *Token {
 	return &c
 }
 
-// Header holds the protected header members the verifier acted on.
+// Header holds the protected header members the verifier acted on. It is
+// part of a [Token] and owned with it; the zero Header has no alg, kid or
+// typ.
 type Header struct {
 	Algorithm string // alg, one of the allowlisted algorithms
 	KeyID     string // kid, or "" when absent
@@ -80,7 +83,10 @@ type Header struct {
 
 // Claims holds the registered claims of RFC 7519 §4.1, typed, and the whole
 // verified payload. Absent string claims are "", absent dates are the zero
-// time.Time and an absent aud is nil.
+// time.Time and an absent aud is nil. It is part of a [Token] and owned
+// with it (see Token for what may be shared); Decode only reads it, so
+// concurrent Decode calls are safe while no one modifies it. The zero
+// Claims has no payload: Decode of it fails with [ErrMalformed].
 type Claims struct {
 	Issuer    string    // iss
 	Subject   string    // sub

@@ -144,7 +144,7 @@ func TestValidityBounds(t *testing.T) {
 			}
 		})
 	}
-	// A Token that Core did not make has no recorded bounds.
+	// A Token no Verifier made has no recorded bounds.
 	lit := &jwtverify.Token{Claims: jwtverify.Claims{ExpiresAt: t0}}
 	if !lit.ValidUntil().IsZero() || !lit.ValidFrom().IsZero() {
 		t.Error("a Token literal has bounds")

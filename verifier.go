@@ -1,60 +1,52 @@
 package jwtverify
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-)
 
-// Verifier verifies compact JWS tokens. Middleware, caches and routers
-// accept and wrap this interface. Implementations are safe for concurrent
-// use by multiple goroutines.
-type Verifier interface {
-	// Verify returns the verified token, or nil and an error for which
-	// exactly one of the rejection sentinels (ErrMalformed, ErrExpired, ...)
-	// reports true under errors.Is. The error text never contains the
-	// token or any part of it. A returned Token belongs to the caller
-	// (see [Token]): an implementation never returns the same Token to two
-	// calls, nor keeps one it returned to use again.
-	Verify(ctx context.Context, token string) (*Token, error)
-}
+	"github.com/jwtverify/jwtverify/internal/jws"
+)
 
 // Backend is the part of verification a JOSE library supplies: checking a
 // signature. Everything else (splitting, decoding, header rules, key
-// selection, claim policy) is done once, by [Core], for every backend, so
-// that no backend can be laxer than another. Implementations are safe for
-// concurrent use.
+// selection, claim policy) is done once, by [Verifier], for every backend,
+// so that no backend can be laxer than another. Implementations must be
+// safe for concurrent use: a Verifier calls VerifySignature from every
+// Verify at once. A Verifier shares its Backend, never modifies or closes
+// it; New refuses a nil Backend.
 type Backend interface {
 	// Name identifies the backend ("golang-jwt", "jwx").
 	Name() string
 	// VerifySignature returns nil if sig is a valid signature of
 	// signingInput (the token up to its second '.') under key for alg, and
 	// an error otherwise. key is an *rsa.PublicKey, *ecdsa.PublicKey,
-	// ed25519.PublicKey or an HMAC secret ([]byte); Core has already
+	// ed25519.PublicKey or an HMAC secret ([]byte); Verify has already
 	// checked that it suits alg and that sig has the length alg and key
 	// need. key and sig are shared: do not modify or retain them. The
 	// error's text is discarded.
 	VerifySignature(alg string, key any, signingInput string, sig []byte) error
 }
 
-// Defaults and bounds of Config.
+// Bounds of Config, documented on its fields. (Its default MaxTokenBytes
+// is jws.DefaultMaxBytes, shared with the issuers package.)
 const (
-	// DefaultMaxTokenBytes is the token size limit when Config.MaxTokenBytes is 0.
-	DefaultMaxTokenBytes = 16 << 10
-	// MaxLeeway is the largest Config.Leeway accepted.
-	MaxLeeway = 5 * time.Minute
-	// MaxMaxAge is the largest Config.MaxAge accepted (100 years).
-	MaxMaxAge = 100 * 365 * 24 * time.Hour
-	// maxRequiredClaims bounds Config.RequiredClaims (a bit per claim).
-	maxRequiredClaims = 64
+	maxLeeway         = 5 * time.Minute            // Config.Leeway
+	maxMaxAge         = 100 * 365 * 24 * time.Hour // Config.MaxAge: 100 years
+	maxRequiredClaims = 64                         // Config.RequiredClaims (a bit per claim)
 )
 
-// Config configures a [Core]. Every zero value is safe and documented; New
-// copies the slices, so later changes by the caller have no effect.
+// Config configures a [Verifier]. Every zero value is safe and documented;
+// the zero Config itself is refused by New: it has no Keys. A Config is a
+// plain value that New reads once and does not retain: it copies the
+// slices, so later changes by the caller have no effect. The two values
+// New keeps, Keys and Now, are shared with the caller and called by every
+// Verify concurrently.
 type Config struct {
-	// Keys supplies the verification keys. Required.
+	// Keys supplies the verification keys. Required. The Verifier shares it
+	// and does not own it: closing it (keyset.Remote.Close) is the
+	// caller's job.
 	Keys KeySource
 
 	// Algorithms is the allowlist of JWS algorithms ("RS256", "ES256",
@@ -91,29 +83,37 @@ type Config struct {
 	AllowMissingExpiry bool
 
 	// MaxAge, when positive, rejects tokens whose iat is older than MaxAge
-	// (plus Leeway) and makes iat required. Zero: no limit. At most MaxMaxAge.
+	// (plus Leeway) and makes iat required. Zero: no limit. At most
+	// 876000h (100 years of 365 days); more, or a negative value, is
+	// refused.
 	MaxAge time.Duration
 
 	// Leeway is the clock skew tolerated for exp, nbf, iat and MaxAge.
-	// Zero: none. At most MaxLeeway.
+	// Zero: none. At most 5m; more, or a negative value, is refused.
 	Leeway time.Duration
 
-	// Now returns the current time. Nil: time.Now.
+	// Now returns the current time. Nil: time.Now. Every Verify calls it:
+	// it must be safe for concurrent use.
 	Now func() time.Time
 
 	// MaxTokenBytes is the largest token accepted, checked before any
-	// decoding. Zero: DefaultMaxTokenBytes (16 KiB).
+	// decoding. Zero: 16 KiB (16384 bytes). Negative values are refused.
 	MaxTokenBytes int
 }
 
-// Core is the verifier every backend shares: it checks a token in a fixed
-// order (size, shape, header, algorithm, key, signature, then claims) and
-// stops at the first failure, asking its Backend only for the signature.
-// A Core is immutable and safe for concurrent use.
-type Core struct {
+// Verifier verifies compact JWS tokens: it checks each token in the fixed
+// order the package documentation states and stops at the first failure,
+// asking its Backend only for the signature. Every backend shares it, so
+// none can be laxer than another; backend packages' New functions return
+// one.
+//
+// Make a Verifier with [New]. The zero Verifier rejects every token and
+// never panics. A Verifier is immutable after New and safe
+// for concurrent use by multiple goroutines; Verify takes no lock. It
+// shares its Backend and KeySource with the caller and owns neither.
+type Verifier struct {
 	backend   Backend
 	keys      KeySource
-	refresher Refresher // keys, when it can refresh; else nil
 	algs      []string
 	issuers   []string
 	audiences []string
@@ -126,12 +126,12 @@ type Core struct {
 	maxBytes  int
 }
 
-var _ Verifier = (*Core)(nil)
-
-// New returns a Core that verifies tokens under cfg, with b checking the
-// signatures. Errors wrap [ErrInvalidConfig].
-func New(b Backend, cfg Config) (*Core, error) {
-	bad := func(format string, args ...any) (*Core, error) {
+// New returns a Verifier that verifies tokens under cfg, with b checking
+// the signatures. The Verifier shares b and cfg.Keys with the caller and
+// owns neither; it keeps copies of the rest of cfg. Errors wrap
+// [ErrInvalidConfig].
+func New(b Backend, cfg Config) (*Verifier, error) {
+	bad := func(format string, args ...any) (*Verifier, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 	}
 	if b == nil {
@@ -140,7 +140,7 @@ func New(b Backend, cfg Config) (*Core, error) {
 	if cfg.Keys == nil {
 		return bad("no key source (Config.Keys)")
 	}
-	c := &Core{
+	c := &Verifier{
 		backend:  b,
 		keys:     cfg.Keys,
 		needExp:  !cfg.AllowMissingExpiry,
@@ -149,7 +149,6 @@ func New(b Backend, cfg Config) (*Core, error) {
 		now:      cfg.Now,
 		maxBytes: cfg.MaxTokenBytes,
 	}
-	c.refresher, _ = cfg.Keys.(Refresher)
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {
@@ -197,18 +196,18 @@ func New(b Backend, cfg Config) (*Core, error) {
 		}
 		c.required = append(c.required, name)
 	}
-	if c.leeway < 0 || c.leeway > MaxLeeway {
-		return bad("Leeway must be between 0 and %v", MaxLeeway)
+	if c.leeway < 0 || c.leeway > maxLeeway {
+		return bad("Leeway must be between 0 and %v", maxLeeway)
 	}
-	if c.maxAge < 0 || c.maxAge > MaxMaxAge {
-		return bad("MaxAge must be between 0 and %v", MaxMaxAge)
+	if c.maxAge < 0 || c.maxAge > maxMaxAge {
+		return bad("MaxAge must be between 0 and %v", maxMaxAge)
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	switch {
 	case c.maxBytes == 0:
-		c.maxBytes = DefaultMaxTokenBytes
+		c.maxBytes = jws.DefaultMaxBytes
 	case c.maxBytes < 0:
 		return bad("MaxTokenBytes must not be negative")
 	}
@@ -245,8 +244,15 @@ func normType(t string) string {
 	return strings.TrimPrefix(string(b), "application/")
 }
 
-// Backend returns the name of the Core's backend.
-func (c *Core) Backend() string { return c.backend.Name() }
+// BackendName returns the Name of the Verifier's Backend ("golang-jwt",
+// "jwx"), or "" for the zero Verifier.
+func (c *Verifier) BackendName() string {
+	if c.backend == nil {
+		return ""
+	}
+	return c.backend.Name()
+}
 
-// Algorithms returns a copy of the effective algorithm allowlist.
-func (c *Core) Algorithms() []string { return append([]string(nil), c.algs...) }
+// Algorithms returns the effective algorithm allowlist, in a new slice the
+// caller owns.
+func (c *Verifier) Algorithms() []string { return append([]string(nil), c.algs...) }

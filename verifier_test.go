@@ -63,7 +63,8 @@ func TestConfigValidation(t *testing.T) {
 		{"leeway over 5m", func(c *jwtverify.Config) { c.Leeway = 5*time.Minute + 1 }, false},
 		{"negative leeway", func(c *jwtverify.Config) { c.Leeway = -1 }, false},
 		{"negative max age", func(c *jwtverify.Config) { c.MaxAge = -1 }, false},
-		{"max age 100 years", func(c *jwtverify.Config) { c.MaxAge = jwtverify.MaxMaxAge; c.Leeway = jwtverify.MaxLeeway }, true},
+		{"max age 100 years", func(c *jwtverify.Config) { c.MaxAge = maxMaxAge; c.Leeway = 5 * time.Minute }, true},
+		{"max age over 100 years", func(c *jwtverify.Config) { c.MaxAge = maxMaxAge + 1 }, false},
 		{"max age that overflows", func(c *jwtverify.Config) { c.MaxAge = math.MaxInt64 }, false},
 		{"negative max bytes", func(c *jwtverify.Config) { c.MaxTokenBytes = -1 }, false},
 		{"empty type", func(c *jwtverify.Config) { c.Types = []string{"application/"} }, false},
@@ -91,6 +92,44 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := jwtverify.New(nil, f.Config()); !errors.Is(err, jwtverify.ErrInvalidConfig) {
 		t.Fatalf("New(nil backend) = %v", err)
+	}
+}
+
+// The limits Config and NewPublicKey document, which these tests rely on
+// (TestConfigValidation and TestDocumentedDefaults check them).
+const (
+	defaultMaxTokenBytes = 16 << 10                   // Config.MaxTokenBytes when zero
+	maxMaxAge            = 100 * 365 * 24 * time.Hour // the largest Config.MaxAge
+)
+
+// TestDocumentedDefaults: a zero MaxTokenBytes is 16 KiB, checked before
+// anything else, and NewPublicKey takes RSA keys of at least 2048 bits.
+// (TestConfigValidation checks the bounds of Leeway and MaxAge.)
+func TestDocumentedDefaults(t *testing.T) {
+	f := fixture(t)
+	v, err := golangjwt.New(f.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, tooLarge := range map[int]bool{defaultMaxTokenBytes: false, defaultMaxTokenBytes + 1: true} {
+		_, err := v.Verify(context.Background(), strings.Repeat("a", n))
+		if errors.Is(err, jwtverify.ErrTooLarge) != tooLarge {
+			t.Errorf("a %d-byte token: %v; want too_large: %v", n, err, tooLarge)
+		}
+	}
+
+	rsa2048 := &testkeys.Load().RSA1.PublicKey
+	if rsa2048.N.BitLen() != 2048 {
+		t.Fatalf("fixture key of %d bits", rsa2048.N.BitLen())
+	}
+	if _, err := jwtverify.NewPublicKey("", "", rsa2048); err != nil {
+		t.Errorf("2048-bit RSA key: %v", err)
+	}
+	n2047 := new(big.Int).Rsh(rsa2048.N, 1)
+	n2047.SetBit(n2047, 0, 1)
+	_, err = jwtverify.NewPublicKey("", "", &rsa.PublicKey{N: n2047, E: 65537})
+	if !errors.Is(err, jwtverify.ErrInvalidConfig) || !strings.Contains(err.Error(), "RSA key of 2047 bits; at least 2048 required") {
+		t.Errorf("2047-bit RSA modulus: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ func BenchmarkReject(b *testing.B) {
 	noKid := f.Sign("RS256", map[string]any{"kid": nil}, backendtest.Claims())
 	for _, tt := range []struct {
 		name  string
-		v     jwtverify.Verifier
+		v     *jwtverify.Verifier
 		token string
 		want  error
 	}{

@@ -1,3 +1,6 @@
+// Package cache remembers verified tokens: Verified, an opt-in decorator
+// of a verifier, bounded by entries, bytes and time and built on
+// github.com/hashicorp/golang-lru/v2.
 package cache
 
 import (
@@ -13,23 +16,28 @@ import (
 	"github.com/jwtverify/jwtverify"
 )
 
-// Defaults of VerifiedConfig.
+// Defaults of VerifiedConfig, documented on its fields.
 const (
-	DefaultVerifiedEntries = 10000
-	DefaultVerifiedBytes   = 16 << 20
-	DefaultVerifiedTTL     = 5 * time.Minute
+	defaultEntries = 10000           // MaxEntries
+	defaultBytes   = 16 << 20        // MaxBytes: 16 MiB
+	defaultTTL     = 5 * time.Minute // TTL
 )
 
-// VerifiedConfig configures a Verified cache.
+// VerifiedConfig configures a Verified cache. Every zero value is a
+// documented default, so the zero VerifiedConfig is a valid one. It is a
+// plain value that NewVerified copies; the functions it holds are kept,
+// and are called from concurrent Verify calls: they must be safe for
+// concurrent use.
 type VerifiedConfig struct {
 	// MaxEntries and MaxBytes bound the cache (MaxBytes counts token
-	// bytes). Zero: 10,000 entries and 16 MiB.
+	// bytes; a longer token is never cached). Zero: 10,000 entries and
+	// 16 MiB. Negative values are refused.
 	MaxEntries int
 	MaxBytes   int
 	// TTL bounds how long an entry is served after it was verified. Zero:
-	// 5m. The verifier's own bounds (exp, MaxAge, nbf, with its Leeway)
-	// hold whatever TTL is; TTL bounds how long a verdict is reused when
-	// nothing else would end it sooner.
+	// 5m; negative is refused. The verifier's own bounds (exp, MaxAge,
+	// nbf, with its Leeway) hold whatever TTL is; TTL bounds how long a
+	// verdict is reused when nothing else would end it sooner.
 	TTL time.Duration
 	// Generation, when set, returns the generation of the key set the
 	// verifier uses (keyset.Remote.Generation): an entry verified under
@@ -40,11 +48,21 @@ type VerifiedConfig struct {
 	// Now returns the current time. Nil: time.Now. Use the verifier's clock.
 	Now func() time.Time
 	// OnLookup, when set, is called with true for each token served from
-	// the cache and false for each that went to the verifier (for metrics).
+	// the cache and false for each that went to the verifier (for metrics),
+	// synchronously, before Verify returns: keep it short.
 	OnLookup func(hit bool)
 }
 
-// Verified is an opt-in decorator of a jwtverify.Verifier that remembers
+// Verifier is what a Verified wraps: a *jwtverify.Verifier, or anything
+// with its Verify method (an issuers.Router, say). Its Verify must follow
+// the contract of jwtverify.Verifier.Verify: exactly one rejection class
+// per error, and a Token no other call holds. It must be safe for
+// concurrent use: a Verified calls it from concurrent Verify calls.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*jwtverify.Token, error)
+}
+
+// Verified is an opt-in decorator of a [Verifier] that remembers
 // accepted tokens, so a token presented again skips the signature check.
 // It is keyed by the whole token: the map hashes the token to find the
 // entry and compares it byte for byte, so no collision can return another
@@ -53,17 +71,19 @@ type VerifiedConfig struct {
 // token: from its ValidFrom and before its ValidUntil (jwtverify.Token), the
 // bounds the verifier recorded with its own MaxAge and Leeway, so the cache
 // refuses at exactly the instant Verify would. For a token whose verifier
-// recorded no ValidUntil (a Verifier other than jwtverify.Core), the
+// recorded no ValidUntil (one that is not a *jwtverify.Verifier), the
 // bounds are its exp and nbf without leeway: near either edge the token
 // goes to the verifier. A token without an upper bound (no exp, and no
 // MaxAge in the verifier) is not cached, nor is a rejected one.
 //
 // Every call gets a Token of its own (a Clone of the entry, one allocation
 // per hit), so a caller that changes its Token changes no other caller's
-// and not the cache's. A Verified is safe for concurrent use; a lookup
-// holds the LRU's lock briefly.
+// and not the cache's. A Verified is safe for concurrent use by multiple
+// goroutines; a lookup holds the LRU's lock briefly. Make one with
+// [NewVerified]; the zero Verified is not usable. It has nothing to close:
+// it owns no goroutine and no key set.
 type Verified struct {
-	next  jwtverify.Verifier
+	next  Verifier
 	cfg   VerifiedConfig
 	mu    sync.Mutex // protects bytes (the LRU has its own lock)
 	bytes int
@@ -77,17 +97,18 @@ type entry struct {
 	gen      uint64
 }
 
-var _ jwtverify.Verifier = (*Verified)(nil)
+var _ Verifier = (*Verified)(nil)
 
-// NewVerified returns a Verified in front of next. Errors wrap
+// NewVerified returns a Verified in front of next, which it shares and
+// does not own (closing next's key set is the caller's job). Errors wrap
 // jwtverify.ErrInvalidConfig.
-func NewVerified(next jwtverify.Verifier, cfg VerifiedConfig) (*Verified, error) {
+func NewVerified(next Verifier, cfg VerifiedConfig) (*Verified, error) {
 	if next == nil {
 		return nil, fmt.Errorf("%w: no verifier", jwtverify.ErrInvalidConfig)
 	}
-	cfg.MaxEntries = cmp.Or(cfg.MaxEntries, DefaultVerifiedEntries)
-	cfg.MaxBytes = cmp.Or(cfg.MaxBytes, DefaultVerifiedBytes)
-	cfg.TTL = cmp.Or(cfg.TTL, DefaultVerifiedTTL)
+	cfg.MaxEntries = cmp.Or(cfg.MaxEntries, defaultEntries)
+	cfg.MaxBytes = cmp.Or(cfg.MaxBytes, defaultBytes)
+	cfg.TTL = cmp.Or(cfg.TTL, defaultTTL)
 	if cfg.MaxEntries < 0 || cfg.MaxBytes < 0 || cfg.TTL < 0 {
 		return nil, fmt.Errorf("%w: negative cache bound", jwtverify.ErrInvalidConfig)
 	}
@@ -172,5 +193,6 @@ func (c *Verified) add(token string, e *entry) {
 	}
 }
 
-// Len returns the number of cached tokens.
+// Len returns the number of tokens cached now, expired entries not yet
+// evicted included.
 func (c *Verified) Len() int { return c.lru.Len() }

@@ -200,7 +200,7 @@ func TestVerifiedConcurrent(t *testing.T) {
 // counting is a verifier in front of a real one that counts the tokens
 // reaching it, that is the cache's misses.
 type counting struct {
-	next  jwtverify.Verifier
+	next  cache.Verifier
 	calls atomic.Int32
 }
 

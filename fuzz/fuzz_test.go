@@ -35,7 +35,7 @@ const maxInput = 64 << 10
 // env is the fixed key set, policy and verifiers every target uses.
 type env struct {
 	fix       *backendtest.Fixture
-	verifiers []*jwtverify.Core // golang-jwt, jwx
+	verifiers []*jwtverify.Verifier // golang-jwt, jwx
 }
 
 var loadEnv = sync.OnceValues(func() (*env, error) {
@@ -73,25 +73,25 @@ var sampled atomic.Uint64
 // checkOne verifies token with v and checks the properties every verdict
 // must have: a token and no error, or no token and exactly one class; error
 // text free of token content; allocation bounded by the input size.
-func checkOne(t *testing.T, v *jwtverify.Core, token string) (*jwtverify.Token, error) {
+func checkOne(t *testing.T, v *jwtverify.Verifier, token string) (*jwtverify.Token, error) {
 	var tok *jwtverify.Token
 	var err error
 	verify := func() { tok, err = v.Verify(context.Background(), token) }
 	if sampled.Add(1)%64 == 0 {
 		if grew, ok := allocBounded(uint64(16*len(token)+64<<10), verify); !ok {
-			t.Fatalf("%s: %d bytes allocated for a %d-byte token", v.Backend(), grew, len(token))
+			t.Fatalf("%s: %d bytes allocated for a %d-byte token", v.BackendName(), grew, len(token))
 		}
 	} else {
 		verify()
 	}
 	if err == nil {
 		if tok == nil || len(tok.Claims.Raw) == 0 {
-			t.Fatalf("%s: accepted without claims", v.Backend())
+			t.Fatalf("%s: accepted without claims", v.BackendName())
 		}
 		return tok, nil
 	}
 	if tok != nil {
-		t.Fatalf("%s: token returned with error %v", v.Backend(), err)
+		t.Fatalf("%s: token returned with error %v", v.BackendName(), err)
 	}
 	n := 0
 	for _, c := range []error{jwtverify.ErrTooLarge, jwtverify.ErrMalformed, jwtverify.ErrUnsupported, jwtverify.ErrType,
@@ -103,15 +103,15 @@ func checkOne(t *testing.T, v *jwtverify.Core, token string) (*jwtverify.Token, 
 		}
 	}
 	if n != 1 || jwtverify.Class(err) == "" {
-		t.Fatalf("%s: error %q matches %d classes", v.Backend(), err, n)
+		t.Fatalf("%s: error %q matches %d classes", v.BackendName(), err, n)
 	}
 	msg := err.Error()
 	if !strings.HasPrefix(msg, jwtverify.Class(err)+": ") {
-		t.Fatalf("%s: error %q is not CLASS: detail", v.Backend(), msg)
+		t.Fatalf("%s: error %q is not CLASS: detail", v.BackendName(), msg)
 	}
 	for _, seg := range strings.Split(token, ".") {
 		if len(seg) >= 8 && strings.Contains(msg, seg) {
-			t.Fatalf("%s: error text contains a token segment: %q", v.Backend(), msg)
+			t.Fatalf("%s: error text contains a token segment: %q", v.BackendName(), msg)
 		}
 	}
 	return nil, err
@@ -164,7 +164,7 @@ func FuzzBackendsAgree(f *testing.F) {
 		for _, v := range e.verifiers[1:] {
 			tok, err := checkOne(t, v, token)
 			if jwtverify.Class(err) != jwtverify.Class(err0) {
-				t.Fatalf("%s says %v; %s says %v", e.verifiers[0].Backend(), err0, v.Backend(), err)
+				t.Fatalf("%s says %v; %s says %v", e.verifiers[0].BackendName(), err0, v.BackendName(), err)
 			}
 			if err == nil && tok.Claims.Raw != tok0.Claims.Raw {
 				t.Fatal("backends accept with different claims")
@@ -206,7 +206,7 @@ func FuzzResign(f *testing.F) {
 			if i == 0 {
 				first, firstErr = tok, err
 			} else if jwtverify.Class(err) != jwtverify.Class(firstErr) {
-				t.Fatalf("%s says %v; %s says %v", e.verifiers[0].Backend(), firstErr, v.Backend(), err)
+				t.Fatalf("%s says %v; %s says %v", e.verifiers[0].BackendName(), firstErr, v.BackendName(), err)
 			}
 		}
 		if firstErr != nil {
@@ -461,7 +461,6 @@ func FuzzJWKS(f *testing.F) {
 		}
 		r, rerr := keyset.NewRemote("https://jwks.example/keys", keyset.RemoteConfig{
 			Client: &http.Client{Transport: roundTrip(data)},
-			Now:    func() time.Time { return backendtest.Now },
 		})
 		if rerr != nil {
 			t.Fatal(rerr)
@@ -473,7 +472,7 @@ func FuzzJWKS(f *testing.F) {
 		}
 		for _, k := range parsed {
 			for _, alg := range k.Algorithms() {
-				got, err := r.Key(context.Background(), k.ID(), alg)
+				got, err := r.Key(context.Background(), jwtverify.Lookup{KID: k.ID(), Alg: alg})
 				if err == nil {
 					checkKey(t, got)
 				}

@@ -15,33 +15,50 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jwtverify/jwtverify"
-	"github.com/jwtverify/jwtverify/internal/b64url"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
+	"github.com/jwtverify/jwtverify/internal/jws"
 )
 
+// Verifier is what a Router routes to and what TenantsConfig.New builds:
+// a *jwtverify.Verifier, or anything with its Verify method (a
+// cache.Verified, another Router). Its Verify must follow the contract of
+// jwtverify.Verifier.Verify: exactly one rejection class per error, error
+// text without token content, and a Token no other call holds. It must be
+// safe for concurrent use: Router and Tenants call it from concurrent
+// Verify calls. Router and Tenants are Verifiers themselves.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*jwtverify.Token, error)
+}
+
 // Router verifies each token with the verifier configured for its issuer.
-// It is immutable and safe for concurrent use.
+// Make one with [NewRouter]; the zero Router is not usable. A Router is
+// immutable and safe for concurrent use by multiple goroutines; it shares
+// its verifiers and owns none of them.
 type Router struct {
-	routes   map[string]jwtverify.Verifier
+	routes   map[string]Verifier
 	maxBytes int
 }
 
-var _ jwtverify.Verifier = (*Router)(nil)
+var _ Verifier = (*Router)(nil)
 
 // NewRouter returns a Router for routes, a map from iss to the verifier of
-// that issuer (which should require that same iss). maxTokenBytes bounds
-// the tokens it reads (0: jwtverify.DefaultMaxTokenBytes). Errors wrap
+// that issuer (which should require that same iss). The map is copied;
+// the verifiers are shared, not owned (closing their key sets is the
+// caller's job). maxTokenBytes bounds the tokens it reads (0: 16 KiB, as
+// jwtverify.Config.MaxTokenBytes; negative is refused). Errors wrap
 // jwtverify.ErrInvalidConfig.
-func NewRouter(routes map[string]jwtverify.Verifier, maxTokenBytes int) (*Router, error) {
+func NewRouter(routes map[string]Verifier, maxTokenBytes int) (*Router, error) {
 	if len(routes) == 0 {
 		return nil, fmt.Errorf("%w: no routes", jwtverify.ErrInvalidConfig)
 	}
+	if maxTokenBytes < 0 {
+		return nil, fmt.Errorf("%w: negative maxTokenBytes", jwtverify.ErrInvalidConfig)
+	}
 	r := &Router{
-		routes:   make(map[string]jwtverify.Verifier, len(routes)),
-		maxBytes: cmp.Or(maxTokenBytes, jwtverify.DefaultMaxTokenBytes),
+		routes:   make(map[string]Verifier, len(routes)),
+		maxBytes: cmp.Or(maxTokenBytes, jws.DefaultMaxBytes),
 	}
 	for iss, v := range routes {
 		if iss == "" || v == nil {
@@ -52,7 +69,12 @@ func NewRouter(routes map[string]jwtverify.Verifier, maxTokenBytes int) (*Router
 	return r, nil
 }
 
-// Verify implements jwtverify.Verifier.
+// Verify reads the token's unverified iss and verifies the token with
+// that issuer's verifier, which judges everything, iss included. A token
+// that fails the front-end checks (size, shape, encoding; see package
+// jwtverify's check order) or whose payload is not one strict JSON object
+// with a string iss is rejected before any verifier sees it; an iss with
+// no route is jwtverify.ErrIssuer.
 func (r *Router) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
 	iss, err := unverifiedIssuer(token, r.maxBytes)
 	if err != nil {
@@ -68,26 +90,16 @@ func (r *Router) Verify(ctx context.Context, token string) (*jwtverify.Token, er
 var errUnknownIssuer = jwtverify.Reject(jwtverify.ErrIssuer, "iss is not a configured issuer")
 
 // unverifiedIssuer reads iss from a token's payload without verifying
-// anything else, with the same size, shape and encoding rules as Verify.
+// anything: the token goes through jws.Parse, the front end Verify uses,
+// and its payload must be one strict JSON object whose iss is a string.
 func unverifiedIssuer(token string, maxBytes int) (string, error) {
-	if len(token) > maxBytes {
-		return "", jwtverify.Reject(jwtverify.ErrTooLarge, fmt.Sprintf("token is %d bytes; the limit is %d", len(token), maxBytes))
-	}
-	switch n := strings.Count(token, ".") + 1; {
-	case n == 5:
-		return "", jwtverify.Reject(jwtverify.ErrUnsupported, "JWE (5 segments) is not supported; only compact JWS")
-	case n != 3:
-		return "", jwtverify.Reject(jwtverify.ErrMalformed, fmt.Sprintf("token has %d segments; a compact JWS has 3", n))
-	}
-	_, rest, _ := strings.Cut(token, ".")
-	p64, _, _ := strings.Cut(rest, ".")
-	payload, err := b64url.DecodeString(p64)
+	p, err := jws.Parse(token, maxBytes)
 	if err != nil {
-		return "", jwtverify.Reject(jwtverify.ErrMalformed, "payload is not strict base64url")
+		return "", err
 	}
 	var iss string
 	found := false
-	err = jsonx.Object(payload, func(name, value []byte) error {
+	err = jsonx.Object(p.Payload, func(name, value []byte) error {
 		if string(name) == "iss" {
 			iss, found = jsonx.String(value)
 			if !found {

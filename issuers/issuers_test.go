@@ -27,7 +27,7 @@ import (
 
 var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
-func verifierFor(t testing.TB, iss string, keys jwtverify.KeySource) jwtverify.Verifier {
+func verifierFor(t testing.TB, iss string, keys jwtverify.KeySource) issuers.Verifier {
 	t.Helper()
 	v, err := golangjwt.New(jwtverify.Config{
 		Keys: keys, Issuers: []string{iss}, Audiences: []string{"api"}, Now: func() time.Time { return now },
@@ -59,12 +59,12 @@ func TestRouter(t *testing.T) {
 		fmt.Fprintf(w, `{"keys":[%s]}`, mustJSON(jwk))
 	}))
 	defer srv.Close()
-	rb, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{Now: func() time.Time { return now }})
+	rb, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rb.Close()
-	r, err := issuers.NewRouter(map[string]jwtverify.Verifier{
+	r, err := issuers.NewRouter(map[string]issuers.Verifier{
 		"https://a.example": verifierFor(t, "https://a.example", sa),
 		"https://b.example": verifierFor(t, "https://b.example", rb),
 	}, 0)
@@ -105,6 +105,9 @@ func TestRouter(t *testing.T) {
 	if _, err := issuers.NewRouter(nil, 0); !errors.Is(err, jwtverify.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
+	if _, err := issuers.NewRouter(map[string]issuers.Verifier{"https://a.example": r}, -1); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+		t.Fatalf("NewRouter with a negative maxTokenBytes: %v, want ErrInvalidConfig", err)
+	}
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -135,11 +138,52 @@ func allow(iss string) bool {
 
 // closer is a verifier that counts its Close calls.
 type closer struct {
-	jwtverify.Verifier
+	issuers.Verifier
 	closed *atomic.Int32
 }
 
 func (c closer) Close() error { c.closed.Add(1); return nil }
+
+// plainCloser is a verifier whose Close returns nothing, as
+// keyset.Remote's.
+type plainCloser struct {
+	issuers.Verifier
+	closed *atomic.Int32
+}
+
+func (c plainCloser) Close() { c.closed.Add(1) }
+
+// TestTenantsClosesBothCloseShapes: evicted verifiers and those held at
+// Close are closed whether their Close returns an error (io.Closer) or
+// nothing (keyset.Remote).
+func TestTenantsClosesBothCloseShapes(t *testing.T) {
+	secret := testkeys.Load().HMAC
+	key, _ := jwtverify.NewSecretKey("", "", secret)
+	static, _ := keyset.NewStatic(key)
+	var withErr, plain atomic.Int32
+	tn, err := issuers.NewTenants(issuers.TenantsConfig{
+		Allow: allow, Size: 2, BuildsPerSecond: 1e9,
+		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+			v := verifierFor(t, iss, static)
+			if strings.HasSuffix(iss, "0") || strings.HasSuffix(iss, "2") || strings.HasSuffix(iss, "4") {
+				return closer{v, &withErr}, nil
+			}
+			return plainCloser{v, &plain}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ { // t0..t4: three evicted, two held
+		if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(i))); err != nil {
+			t.Fatalf("tenant %d: %v", i, err)
+		}
+	}
+	tn.Close()
+	if withErr.Load() != 3 || plain.Load() != 2 {
+		t.Fatalf("closed %d io.Closers (want 3) and %d Close() verifiers (want 2)", withErr.Load(), plain.Load())
+	}
+}
 
 func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 	secret := testkeys.Load().HMAC
@@ -149,7 +193,7 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 	const size = 1000
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow,
-		New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
 			builds.Add(1)
 			return closer{verifierFor(t, iss, static), &closed}, nil
 		},
@@ -183,9 +227,7 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 	if builds.Load() != issuers {
 		t.Fatalf("%d builds, want %d", builds.Load(), issuers)
 	}
-	if err := tn.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tn.Close()
 	if got := closed.Load(); got != issuers {
 		t.Fatalf("%d verifiers closed, want %d (evicted and at Close)", got, issuers)
 	}
@@ -202,7 +244,7 @@ func TestTenantsCoalesceAndGate(t *testing.T) {
 	var mu sync.Mutex
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow,
-		New: func(ctx context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
 			builds.Add(1)
 			<-release
 			if fail.Load() {
@@ -270,7 +312,7 @@ func TestTenantsCoalesceAndGate(t *testing.T) {
 	}
 	fail.Store(false)
 	mu.Lock()
-	clock = clock.Add(issuers.DefaultFailureTTL)
+	clock = clock.Add(30 * time.Second) // the default FailureTTL
 	mu.Unlock()
 	if _, err := tn.Verify(context.Background(), bad); err != nil {
 		t.Fatalf("after FailureTTL: %v", err)
@@ -296,8 +338,8 @@ func TestEvictionWaitsForVerify(t *testing.T) {
 	defer srv.Close()
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, Size: 1,
-		New: func(ctx context.Context, iss string) (jwtverify.Verifier, error) {
-			r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{Now: func() time.Time { return now }})
+		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+			r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{})
 			if err != nil {
 				return nil, err
 			}
@@ -325,11 +367,11 @@ func TestEvictionWaitsForVerify(t *testing.T) {
 }
 
 type remoteVerifier struct {
-	jwtverify.Verifier
+	issuers.Verifier
 	r *keyset.Remote
 }
 
-func (c remoteVerifier) Close() error { return c.r.Close() }
+func (c remoteVerifier) Close() { c.r.Close() }
 
 // Failing issuers are remembered apart and never evict working ones; builds
 // are rate limited.
@@ -342,7 +384,7 @@ func TestFailuresDoNotEvictAndBuildsAreLimited(t *testing.T) {
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, Size: 10, BuildsPerSecond: 5,
 		Now: func() time.Time { return clock },
-		New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
 			builds.Add(1)
 			if iss == tenantIssuer(1) {
 				return verifierFor(t, iss, static), nil
@@ -388,7 +430,7 @@ func TestBuildEndingAfterClose(t *testing.T) {
 	started, proceed := make(chan struct{}), make(chan struct{})
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow,
-		New: func(ctx context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
 			close(started)
 			<-proceed
 			return closer{verifierFor(t, iss, static), &closed}, nil
@@ -426,7 +468,7 @@ func TestTenantsFloodOfFailingIssuers(t *testing.T) {
 		var floodBuilds atomic.Int32
 		tn, err := issuers.NewTenants(issuers.TenantsConfig{
 			Allow: allow, Size: 2,
-			New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
 				if good[iss] {
 					return verifierFor(t, iss, static), nil
 				}
@@ -487,16 +529,18 @@ func TestTenantsFloodOfFailingIssuers(t *testing.T) {
 		if newBuilt < 0 || newBuilt-newFirst > 5*time.Second {
 			t.Errorf("the new tenant's first token came at %v; built at %v (-1: never), want within 5 s", newFirst, newBuilt)
 		}
-		if max := int32(elapsed.Seconds()*issuers.DefaultBuildsPerSecond) + issuers.DefaultBuildsPerSecond; floodBuilds.Load() > max {
+		const perSecond = 10 // the default BuildsPerSecond, and so the burst
+		if max := int32(elapsed.Seconds()*perSecond) + perSecond; floodBuilds.Load() > max {
 			t.Errorf("%d builds of failing issuers in %v, want at most %d", floodBuilds.Load(), elapsed, max)
 		}
 		t.Logf("%d of %d failing issuers built in %v; the new tenant built %v after its first token", floodBuilds.Load(), 12*40, elapsed, newBuilt-newFirst)
 	})
 }
 
-// TestTenantsBuildEvents: OnBuild reports every build with its outcome and,
-// for a failure, New's own error; the issuer it names is cut to
-// MaxEventIssuerBytes; Verify's error carries neither. Issuers built before
+// TestTenantsBuildEvents: OnBuild reports every build with its outcome,
+// one of the strings BuildEvent documents, and, for a failure, New's own
+// error; the issuer it names is cut to 256 bytes on a character boundary;
+// Verify's error carries neither. Issuers built before
 // are rebuilt after eviction even with the budget spent.
 func TestTenantsBuildEvents(t *testing.T) {
 	secret := testkeys.Load().HMAC
@@ -511,7 +555,7 @@ func TestTenantsBuildEvents(t *testing.T) {
 		Size:            1,
 		BuildsPerSecond: 1,
 		Now:             func() time.Time { return clock },
-		New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
 			if strings.HasSuffix(iss, "/bad") || len(iss) > 1000 {
 				return nil, errNoTenant
 			}
@@ -531,14 +575,14 @@ func TestTenantsBuildEvents(t *testing.T) {
 		outcome string
 		known   bool
 	}{
-		{"good1", 0, issuers.BuildBuilt, false},
-		{"bad", 0, issuers.BuildLimited, false}, // the bucket (1) is spent
-		{"bad", time.Second, issuers.BuildFailed, false},
+		{"good1", 0, "built", false},
+		{"bad", 0, "limited", false}, // the bucket (1) is spent
+		{"bad", time.Second, "failed", false},
 		{"bad", 0, "", false}, // the failure is served: no build
-		{"long", time.Second, issuers.BuildFailed, false},
-		{"good2", time.Second, issuers.BuildBuilt, false}, // evicts good1 (Size 1)
-		{"good1", 0, issuers.BuildBuilt, true},            // the bucket is spent, but good1 is known
-		{"good3", 0, issuers.BuildLimited, false},
+		{"long", time.Second, "failed", false},
+		{"good2", time.Second, "built", false}, // evicts good1 (Size 1)
+		{"good1", 0, "built", true},            // the bucket is spent, but good1 is known
+		{"good3", 0, "limited", false},
 	} {
 		clock = clock.Add(step.advance)
 		mu.Lock()
@@ -548,7 +592,7 @@ func TestTenantsBuildEvents(t *testing.T) {
 		mu.Lock()
 		got := events[before:]
 		mu.Unlock()
-		if (verr == nil) != (step.outcome == issuers.BuildBuilt) {
+		if (verr == nil) != (step.outcome == "built") {
 			t.Fatalf("%s: Verify = %v", step.name, verr)
 		}
 		if verr != nil && (strings.Contains(verr.Error(), "404") || strings.Contains(verr.Error(), "login.example")) {
@@ -567,11 +611,13 @@ func TestTenantsBuildEvents(t *testing.T) {
 		if ev.Outcome != step.outcome || ev.Known != step.known {
 			t.Errorf("%s: event %+v, want outcome %s, known %v", step.name, ev, step.outcome, step.known)
 		}
-		if (step.outcome == issuers.BuildFailed) != errors.Is(ev.Err, errNoTenant) {
+		if (step.outcome == "failed") != errors.Is(ev.Err, errNoTenant) {
 			t.Errorf("%s: event error %v", step.name, ev.Err)
 		}
 		if step.name == "long" {
-			if len(ev.Issuer) > issuers.MaxEventIssuerBytes || len(ev.Issuer) < issuers.MaxEventIssuerBytes-1 || !utf8.ValidString(ev.Issuer) || !strings.HasPrefix(long, ev.Issuer) {
+			// 22 bytes of prefix and 117 two-byte characters: the cut at 256
+			// falls on a character boundary.
+			if len(ev.Issuer) != 256 || !utf8.ValidString(ev.Issuer) || !strings.HasPrefix(long, ev.Issuer) {
 				t.Errorf("long issuer reported as %d bytes %q", len(ev.Issuer), ev.Issuer)
 			}
 		} else if ev.Issuer != iss[step.name] {
@@ -587,7 +633,7 @@ func TestTenantsFractionalBudget(t *testing.T) {
 	static, _ := keyset.NewStatic(key)
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, BuildsPerSecond: 0.5,
-		New: func(_ context.Context, iss string) (jwtverify.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
 			return verifierFor(t, iss, static), nil
 		},
 	})

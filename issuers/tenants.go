@@ -13,54 +13,61 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+	"golang.org/x/time/rate"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/jws"
 	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
-// Defaults of TenantsConfig.
+// Defaults of TenantsConfig, documented on its fields.
 const (
-	DefaultTenants      = 1000
-	DefaultBuildTimeout = 30 * time.Second
-	DefaultFailureTTL   = 30 * time.Second
-	// DefaultBuildsPerSecond bounds calls of TenantsConfig.New for issuers
-	// not built before.
-	DefaultBuildsPerSecond = 10
-	// DefaultKnownPerTenant times Size is the default of
-	// TenantsConfig.KnownIssuers.
-	DefaultKnownPerTenant = 10
-	// MaxEventIssuerBytes bounds BuildEvent.Issuer: a longer issuer is cut.
-	MaxEventIssuerBytes = 256
+	defaultTenants         = 1000
+	defaultBuildTimeout    = 30 * time.Second
+	defaultFailureTTL      = 30 * time.Second
+	defaultBuildsPerSecond = 10
+	defaultKnownPerTenant  = 10 // KnownIssuers is this times Size
 )
 
-// Build outcomes, as reported in BuildEvent.Outcome.
+// maxEventIssuerBytes bounds BuildEvent.Issuer: a longer issuer is cut.
+const maxEventIssuerBytes = 256
+
+// Outcomes of a build, as BuildEvent.Outcome reports them.
 const (
-	BuildBuilt   = "built"   // New returned a verifier, now held
-	BuildFailed  = "failed"  // New failed; the failure is served for FailureTTL
-	BuildLimited = "limited" // refused for budget: New was not called
+	outcomeBuilt   = "built"   // New returned a verifier, now held
+	outcomeFailed  = "failed"  // New failed; the failure is served for FailureTTL
+	outcomeLimited = "limited" // refused for budget: New was not called
 )
 
-// BuildEvent describes one attempt to build an issuer's verifier.
+// BuildEvent describes one attempt to build an issuer's verifier. OnBuild
+// gets it by value and may keep it.
 type BuildEvent struct {
 	// Issuer is the iss of the token that caused the build. It comes from
 	// a token whose signature has not been checked, so it is chosen by
 	// whoever sent the token (Allow admitted it): quote it when logging.
-	// At most MaxEventIssuerBytes bytes; a longer one is cut.
+	// At most 256 bytes: a longer one is cut, on a character boundary.
 	Issuer string
 	// Known reports that the issuer was built successfully before (see
 	// TenantsConfig.KnownIssuers): such builds are never limited.
 	Known bool
-	// Outcome is BuildBuilt, BuildFailed or BuildLimited.
+	// Outcome is one of a fixed set: "built" (New returned a verifier, now
+	// held), "failed" (New failed; the failure is served for
+	// TenantsConfig.FailureTTL) or "limited" (refused for budget, see
+	// TenantsConfig.BuildsPerSecond: New was not called).
 	Outcome string
-	// Err is New's error, for BuildFailed: the reason the issuer's callers
+	// Err is New's error, for "failed": the reason the issuer's callers
 	// get jwtverify.ErrKeysUnavailable, which never carries it (it may
 	// quote the issuer). Nil otherwise.
 	Err error
-	// Duration is the time New took (0 for BuildLimited).
+	// Duration is the time New took (0 for "limited").
 	Duration time.Duration
 }
 
-// TenantsConfig configures Tenants.
+// TenantsConfig configures Tenants. Allow and New are required, so the
+// zero TenantsConfig is refused; every other zero value is a documented
+// default. NewTenants copies it and keeps its functions (Allow, New,
+// OnBuild, Now), which are called from concurrent Verify calls: they must
+// be safe for concurrent use.
 type TenantsConfig struct {
 	// Allow reports whether iss names an issuer to serve. Required. It sees
 	// attacker-chosen strings before anything is fetched: keep it strict
@@ -70,11 +77,12 @@ type TenantsConfig struct {
 	// New builds the verifier of an allowed issuer, typically a backend's
 	// New over keyset.Discover(ctx, iss, ...) with Issuers = {iss}. Required.
 	// Calls for one issuer are coalesced; ctx is not any one caller's, and
-	// is bounded by BuildTimeout. Verifiers that are io.Closers are closed
-	// when evicted and by Tenants.Close.
-	New func(ctx context.Context, iss string) (jwtverify.Verifier, error)
+	// is bounded by BuildTimeout. Verifiers with a Close method, returning
+	// nothing (as keyset.Remote's) or an error (io.Closer), are closed when
+	// evicted and by Tenants.Close.
+	New func(ctx context.Context, iss string) (Verifier, error)
 	// Size bounds the issuers held, least recently used evicted first.
-	// Zero: DefaultTenants (1000).
+	// Zero: 1000.
 	Size int
 	// BuildTimeout bounds one call of New. Zero: 30s.
 	BuildTimeout time.Duration
@@ -84,8 +92,9 @@ type TenantsConfig struct {
 	FailureTTL time.Duration
 	// BuildsPerSecond bounds calls of New for issuers not built before, so
 	// that names Allow admits cannot make unbounded requests: a token bucket
-	// with a burst of the same size (at least 1). Past it, tokens of such
-	// issuers fail with jwtverify.ErrKeysUnavailable. While the bucket holds
+	// (a rate.Limiter) with a burst of the same size, rounded down, at least
+	// 1. Past it, tokens of such issuers fail with
+	// jwtverify.ErrKeysUnavailable. While the bucket holds
 	// half its burst or more, builds are admitted as they come; below half,
 	// each is admitted with a probability that falls with the bucket, so a
 	// flood of issuers that do not exist cannot take every build as it is
@@ -97,14 +106,15 @@ type TenantsConfig struct {
 	// KnownIssuers bounds the issuers remembered as built successfully
 	// (least recently built forgotten first), even after their verifier is
 	// evicted: a known issuer is rebuilt whatever the budget. Zero:
-	// DefaultKnownPerTenant (10) × Size.
+	// 10 × Size (10,000 with the default Size).
 	KnownIssuers int
 	// OnBuild, when set, is called after every attempt to build (and every
 	// refusal for budget), synchronously, from the goroutine that builds:
 	// keep it short. See BuildEvent: its Issuer is chosen by the sender of
 	// an unverified token.
 	OnBuild func(BuildEvent)
-	// MaxTokenBytes bounds the tokens read. Zero: jwtverify.DefaultMaxTokenBytes.
+	// MaxTokenBytes bounds the tokens read. Zero: 16 KiB (16384 bytes),
+	// as jwtverify.Config.MaxTokenBytes.
 	MaxTokenBytes int
 	// Now returns the current time. Nil: time.Now.
 	Now func() time.Time
@@ -122,7 +132,10 @@ type TenantsConfig struct {
 // issuers built before (KnownIssuers) are rebuilt after eviction whatever
 // the budget, so unverified tokens cannot keep a working tenant out. An evicted verifier is closed once no Verify uses it.
 // A lookup takes the LRU's lock briefly (to record recency); verification
-// itself does not. Safe for concurrent use.
+// itself does not. Safe for concurrent use by multiple goroutines. Make one
+// with [NewTenants]; the zero Tenants is not usable. A Tenants owns the
+// verifiers New builds: those with a Close method (Close() or Close()
+// error) are closed when evicted and by Close.
 type Tenants struct {
 	cfg      TenantsConfig
 	cache    *lru.Cache[string, *tenant]
@@ -132,41 +145,43 @@ type Tenants struct {
 	base     context.Context
 	stop     context.CancelFunc
 
-	mu     sync.Mutex // protects closed, tokens, last and the start of wg
+	builds *rate.Limiter // budget of builds of issuers not built before; locks itself
+
+	mu     sync.Mutex // protects closed and the start of wg
 	closed bool
-	tokens float64 // build budget (token bucket)
-	last   time.Time
 	wg     sync.WaitGroup // closing evicted verifiers
 }
 
 // tenant is one issuer's verifier, counted while Verify uses it.
 type tenant struct {
-	v       jwtverify.Verifier
+	v       Verifier
 	refs    atomic.Int32
 	evicted atomic.Bool
 	once    sync.Once
 }
 
-var _ jwtverify.Verifier = (*Tenants)(nil)
+var _ Verifier = (*Tenants)(nil)
 
-// NewTenants returns a Tenants for cfg. Errors wrap jwtverify.ErrInvalidConfig.
+// NewTenants returns a Tenants for cfg, which the caller owns and closes
+// (Close closes the verifiers it holds). Errors wrap
+// jwtverify.ErrInvalidConfig.
 func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	if cfg.Allow == nil || cfg.New == nil {
 		return nil, fmt.Errorf("%w: TenantsConfig needs Allow and New", jwtverify.ErrInvalidConfig)
 	}
-	cfg.Size = cmp.Or(cfg.Size, DefaultTenants)
-	cfg.BuildTimeout = cmp.Or(cfg.BuildTimeout, DefaultBuildTimeout)
-	cfg.FailureTTL = cmp.Or(cfg.FailureTTL, DefaultFailureTTL)
-	cfg.BuildsPerSecond = cmp.Or(cfg.BuildsPerSecond, DefaultBuildsPerSecond)
-	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, jwtverify.DefaultMaxTokenBytes)
+	cfg.Size = cmp.Or(cfg.Size, defaultTenants)
+	cfg.BuildTimeout = cmp.Or(cfg.BuildTimeout, defaultBuildTimeout)
+	cfg.FailureTTL = cmp.Or(cfg.FailureTTL, defaultFailureTTL)
+	cfg.BuildsPerSecond = cmp.Or(cfg.BuildsPerSecond, defaultBuildsPerSecond)
+	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, jws.DefaultMaxBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Size < 0 || cfg.BuildTimeout < 0 || cfg.FailureTTL < 0 || cfg.MaxTokenBytes < 0 || cfg.BuildsPerSecond < 0 || cfg.KnownIssuers < 0 {
 		return nil, fmt.Errorf("%w: negative limit", jwtverify.ErrInvalidConfig)
 	}
-	cfg.KnownIssuers = cmp.Or(cfg.KnownIssuers, DefaultKnownPerTenant*cfg.Size)
-	t := &Tenants{cfg: cfg, tokens: burstOf(cfg.BuildsPerSecond), last: cfg.Now()}
+	cfg.KnownIssuers = cmp.Or(cfg.KnownIssuers, defaultKnownPerTenant*cfg.Size)
+	t := &Tenants{cfg: cfg, builds: rate.NewLimiter(rate.Limit(cfg.BuildsPerSecond), burstOf(cfg.BuildsPerSecond))}
 	t.base, t.stop = context.WithCancel(context.Background())
 	c, err := lru.NewWithEvict(cfg.Size, func(_ string, te *tenant) {
 		te.evicted.Store(true)
@@ -187,15 +202,15 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	return t, nil
 }
 
-// burstOf is the burst of a bucket of rate builds per second: at least one
-// build, or a rate below 1 would never admit any.
-func burstOf(rate float64) float64 { return max(rate, 1) }
+// burstOf is the burst of a budget of perSecond builds a second: as many,
+// rounded down, and at least one, or a rate below 1 would never admit any.
+func burstOf(perSecond float64) int { return max(int(min(perSecond, 1<<30)), 1) }
 
 // closeLater closes an evicted verifier, once, without blocking the caller
 // that caused the eviction (a key set's Close waits for its fetch).
 func (t *Tenants) closeLater(te *tenant) {
-	c, ok := te.v.(io.Closer)
-	if !ok {
+	closeV := closerOf(te.v)
+	if closeV == nil {
 		return
 	}
 	te.once.Do(func() {
@@ -204,15 +219,33 @@ func (t *Tenants) closeLater(te *tenant) {
 		t.mu.Unlock()
 		go func() {
 			defer t.wg.Done()
-			c.Close()
+			closeV()
 		}()
 	})
+}
+
+// closerOf returns v's Close method, whether it returns nothing (as
+// keyset.Remote's, which cannot fail) or an error (io.Closer; an evicted
+// verifier has no caller to report it to, so it is dropped), and nil when
+// v has none.
+func closerOf(v Verifier) func() {
+	switch c := v.(type) {
+	case interface{ Close() }:
+		return c.Close
+	case io.Closer:
+		return func() { c.Close() }
+	}
+	return nil
 }
 
 // Len returns the number of issuers held.
 func (t *Tenants) Len() int { return t.cache.Len() }
 
-// Verify implements jwtverify.Verifier.
+// Verify reads the token's unverified iss as Router.Verify does, checks
+// it with Allow (jwtverify.ErrIssuer when refused), and verifies the token
+// with that issuer's verifier, building it first if it is not held. A
+// build that fails, is refused for budget or is not awaited within ctx is
+// jwtverify.ErrKeysUnavailable.
 func (t *Tenants) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
 	iss, err := unverifiedIssuer(token, t.cfg.MaxTokenBytes)
 	if err != nil {
@@ -266,7 +299,7 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		}
 		ev := BuildEvent{Issuer: eventIssuer(iss), Known: t.known.Contains(iss)}
 		if !ev.Known && !t.allowBuild() {
-			ev.Outcome = BuildLimited
+			ev.Outcome = outcomeLimited
 			t.report(ev)
 			return nil, errBuildLimited
 		}
@@ -280,21 +313,21 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		}
 		if err != nil {
 			t.failures.Add(iss, t.cfg.Now().Add(t.cfg.FailureTTL))
-			ev.Outcome, ev.Err = BuildFailed, err
+			ev.Outcome, ev.Err = outcomeFailed, err
 			t.report(ev)
 			return nil, errBuildFailed
 		}
 		te := &tenant{v: v}
 		if t.isClosed() {
-			if c, ok := v.(io.Closer); ok {
-				c.Close()
+			if closeV := closerOf(v); closeV != nil {
+				closeV()
 			}
 			return nil, errClosed
 		}
 		t.failures.Remove(iss)
 		t.known.Add(iss, struct{}{})
 		t.cache.Add(iss, te)
-		ev.Outcome = BuildBuilt
+		ev.Outcome = outcomeBuilt
 		t.report(ev)
 		return te, nil
 	})
@@ -323,40 +356,36 @@ func (t *Tenants) report(ev BuildEvent) {
 	}
 }
 
-// eventIssuer is iss cut to MaxEventIssuerBytes, on a character boundary.
+// eventIssuer is iss cut to maxEventIssuerBytes, on a character boundary.
 func eventIssuer(iss string) string {
-	iss, _ = redact.Truncate(iss, MaxEventIssuerBytes)
+	iss, _ = redact.Truncate(iss, maxEventIssuerBytes)
 	return iss
 }
 
-// allowBuild takes one build from a token bucket of BuildsPerSecond per
-// second, holding at most its burst (BuildsPerSecond, at least 1). Below
-// half the burst it admits with probability level / (half the burst): a
-// flood of tokens naming new issuers keeps the bucket there, and each
-// token, whenever it comes, has the same chance as the flood's, instead of
-// the flood taking every build the moment it is refilled.
+// allowBuild takes one build from t.builds. Below half the burst it first
+// admits with probability level / (half the burst): a flood of tokens
+// naming new issuers keeps the budget there, and each token, whenever it
+// comes, has the same chance as the flood's, instead of the flood taking
+// every build the moment one is refilled. The two steps need not be one:
+// AllowN alone spends, so the budget holds whatever runs in between.
 func (t *Tenants) allowBuild() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	burst := burstOf(t.cfg.BuildsPerSecond)
 	now := t.cfg.Now()
-	t.tokens = min(burst, t.tokens+now.Sub(t.last).Seconds()*t.cfg.BuildsPerSecond)
-	t.last = now
-	if half := burst / 2; t.tokens < 1 || (t.tokens < half && rand.Float64()*half >= t.tokens) {
+	half := float64(t.builds.Burst()) / 2
+	if level := t.builds.TokensAt(now); level < half && rand.Float64()*half >= level {
 		return false
 	}
-	t.tokens--
-	return true
+	return t.builds.AllowN(now, 1)
 }
 
-// Close closes every verifier held (those that are io.Closers; one in use
-// is closed when its last Verify ends) and waits for them.
-func (t *Tenants) Close() error {
+// Close closes every verifier held (those with a Close method, see
+// TenantsConfig.New; one in use is closed when its last Verify ends) and
+// waits for them. It cannot fail: a verifier's Close error has no one to
+// go to.
+func (t *Tenants) Close() {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
 	t.stop()
 	t.cache.Purge() // evicts all
 	t.wg.Wait()
-	return nil
 }

@@ -205,7 +205,9 @@ func (f *Fixture) Cases() []Case {
 	s := segs(es)
 
 	// too_large
-	add("too_large/over-default", f.Sign("ES256", nil, with(c, "pad", strings.Repeat("x", jwtverify.DefaultMaxTokenBytes))), jwtverify.ErrTooLarge, nil)
+	// 16 KiB: the default jwtverify.Config.MaxTokenBytes documents; the pad
+	// alone fills it, so the token exceeds it.
+	add("too_large/over-default", f.Sign("ES256", nil, with(c, "pad", strings.Repeat("x", 16<<10))), jwtverify.ErrTooLarge, nil)
 	add("too_large/1MiB", strings.Repeat("A", 1<<20), jwtverify.ErrTooLarge, nil)
 	add("too_large/configured", es, jwtverify.ErrTooLarge, func(cfg *jwtverify.Config) { cfg.MaxTokenBytes = len(es) - 1 })
 
@@ -291,7 +293,9 @@ func (f *Fixture) Cases() []Case {
 	add("type/missing", es, jwtverify.ErrType, atOnly)
 	add("type/id-token-as-access-token", f.Sign("ES256", map[string]any{"typ": "JWT"}, c), jwtverify.ErrType, atOnly)
 	add("type/kelvin-sign-is-not-k", f.Sign("ES256", map[string]any{"typ": "\u212Aey+jwt"}, c), jwtverify.ErrType, func(cfg *jwtverify.Config) { cfg.Types = []string{"key+jwt"} })
-	add("valid/max-age-100-years", f.Sign("ES256", nil, c), nil, func(cfg *jwtverify.Config) { cfg.MaxAge = jwtverify.MaxMaxAge; cfg.Leeway = jwtverify.MaxLeeway })
+	// The largest MaxAge and Leeway jwtverify.Config documents: 100 years of
+	// 365 days and 5m.
+	add("valid/max-age-100-years", f.Sign("ES256", nil, c), nil, func(cfg *jwtverify.Config) { cfg.MaxAge = 100 * 365 * 24 * time.Hour; cfg.Leeway = 5 * time.Minute })
 	add("type/attacker-string", f.Sign("ES256", map[string]any{"typ": Marker}, c), jwtverify.ErrType, atOnly)
 
 	// algorithm
@@ -421,7 +425,7 @@ func (f *Fixture) Cases() []Case {
 func (f *Fixture) publicOnly() jwtverify.KeySource {
 	var keys []jwtverify.Key
 	for _, kid := range []string{"rsa-1", "rsa-2", "ec-256"} {
-		k, _ := f.Static.Key(context.Background(), kid, map[string]string{"rsa-1": "RS256", "rsa-2": "RS256", "ec-256": "ES256"}[kid])
+		k, _ := f.Static.Key(context.Background(), jwtverify.Lookup{KID: kid, Alg: map[string]string{"rsa-1": "RS256", "rsa-2": "RS256", "ec-256": "ES256"}[kid]})
 		keys = append(keys, k)
 	}
 	s, err := keyset.NewStatic(keys...)
@@ -432,7 +436,7 @@ func (f *Fixture) publicOnly() jwtverify.KeySource {
 }
 
 func (f *Fixture) signerKey(kid string) jwtverify.Key {
-	k, err := f.Static.Key(context.Background(), kid, "RS256")
+	k, err := f.Static.Key(context.Background(), jwtverify.Lookup{KID: kid, Alg: "RS256"})
 	if err != nil {
 		panic(err)
 	}
@@ -442,15 +446,15 @@ func (f *Fixture) signerKey(kid string) jwtverify.Key {
 // liarSource returns its one key for every lookup and claims every algorithm.
 type liarSource struct{ key jwtverify.Key }
 
-func (l liarSource) Key(context.Context, string, string) (jwtverify.Key, error) { return l.key, nil }
-func (liarSource) Algorithms() []string                                         { return jwtverify.Algorithms() }
+func (l liarSource) Key(context.Context, jwtverify.Lookup) (jwtverify.Key, error) { return l.key, nil }
+func (liarSource) Algorithms() []string                                           { return jwtverify.Algorithms() }
 
 // joinedSource fails every lookup with an error that matches two classes
 // and contains the kid.
 type joinedSource struct{ jwtverify.KeySource }
 
-func (joinedSource) Key(_ context.Context, kid, _ string) (jwtverify.Key, error) {
-	return jwtverify.Key{}, errors.Join(fmt.Errorf("%w: kid %s", jwtverify.ErrUnknownKey, kid), jwtverify.ErrExpired)
+func (joinedSource) Key(_ context.Context, l jwtverify.Lookup) (jwtverify.Key, error) {
+	return jwtverify.Key{}, errors.Join(fmt.Errorf("%w: kid %s", jwtverify.ErrUnknownKey, l.KID), jwtverify.ErrExpired)
 }
 
 // counting counts signature checks.
@@ -467,7 +471,7 @@ func (c *counting) VerifySignature(alg string, key any, input string, sig []byte
 // downSource is a key source whose keys cannot be had.
 type downSource struct{ jwtverify.KeySource }
 
-func (downSource) Key(context.Context, string, string) (jwtverify.Key, error) {
+func (downSource) Key(context.Context, jwtverify.Lookup) (jwtverify.Key, error) {
 	return jwtverify.Key{}, errors.New("connection refused")
 }
 

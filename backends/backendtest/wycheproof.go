@@ -89,13 +89,13 @@ var wycheproofDeviations = []wycheproofDeviation{
 // fails when WycheproofEnv names a directory that does not hold them.
 //
 // Raw signature vectors (RSA PKCS #1 v1.5, RSA-PSS, ECDSA P1363, Ed25519)
-// go through a Core whose backend is b with the signing input replaced by
+// go through a Verifier whose backend is b with the signing input replaced by
 // the vector's message, so a vector is accepted only if its key passes the
 // key checks (keyset.ParseJWK when the group has a JWK, else
-// keyset.ParsePEM), its signature has the length Core requires, and b
-// verifies it. JWS vectors are accepted when Core lets the signature
+// keyset.ParsePEM), its signature has the length Verify requires, and b
+// verifies it. JWS vectors are accepted when Verify lets the signature
 // through to b and b verifies it; their payloads are not claim sets, which
-// Core then rejects, but that is not what they test. In the JWS file an oct
+// Verify then rejects, but that is not what they test. In the JWS file an oct
 // key, which keyset refuses by design, becomes a jwtverify.NewSecretKey, as
 // an application configures HMAC secrets; the JWK file parses its key sets
 // with keyset.ParseJWKS as they are.
@@ -293,7 +293,7 @@ func runWycheproofFile(t *testing.T, b jwtverify.Backend, path string) []wychepr
 			keys = []jwtverify.Key{k}
 		}
 		rec := &recorder{Backend: b}
-		var core *jwtverify.Core // nil: the group's keys verify nothing
+		var core *jwtverify.Verifier // nil: the group's keys verify nothing
 		if keyErr == nil && len(keys) > 0 {
 			core = wpCore(rec, keys)
 		}
@@ -332,9 +332,9 @@ func runWycheproofFile(t *testing.T, b jwtverify.Backend, path string) []wychepr
 	return out
 }
 
-// wpCore returns a Core over keys that checks signatures and no claims,
-// or nil when the keys make no key set or Core.
-func wpCore(b jwtverify.Backend, keys []jwtverify.Key) *jwtverify.Core {
+// wpCore returns a Verifier over keys that checks signatures and no
+// claims, or nil when the keys make no key set or Verifier.
+func wpCore(b jwtverify.Backend, keys []jwtverify.Key) *jwtverify.Verifier {
 	static, err := keyset.NewStatic(keys...)
 	if err != nil {
 		return nil

@@ -29,7 +29,7 @@ var _ jwtverify.Backend = Backend{}
 
 // New returns a verifier for cfg that uses this backend. Errors wrap
 // jwtverify.ErrInvalidConfig.
-func New(cfg jwtverify.Config) (*jwtverify.Core, error) {
+func New(cfg jwtverify.Config) (*jwtverify.Verifier, error) {
 	return jwtverify.New(Backend{}, cfg)
 }
 

@@ -24,7 +24,8 @@ import (
 )
 
 // Backend checks signatures with jwx's JWS verifiers. Make one with
-// NewBackend; it is immutable and safe for concurrent use.
+// NewBackend; it is immutable and safe for concurrent use. The zero
+// Backend has no verifiers and refuses every signature.
 type Backend struct {
 	verifiers map[string]jws.Verifier // built once; read-only
 }
@@ -65,7 +66,7 @@ func newPSS(h crypto.Hash) *pssVerifier {
 	return &pssVerifier{hash: h, opts: rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}}
 }
 
-// Verify implements jws.Verifier for the keys Core hands to backends.
+// Verify implements jws.Verifier for the keys jwtverify.Verifier hands to backends.
 func (v *pssVerifier) Verify(payload, sig []byte, key any) error {
 	pub, ok := key.(*rsa.PublicKey)
 	if !ok {
@@ -85,7 +86,7 @@ func (v *pssVerifier) Verify(payload, sig []byte, key any) error {
 
 // New returns a verifier for cfg that uses this backend. Errors wrap
 // jwtverify.ErrInvalidConfig.
-func New(cfg jwtverify.Config) (*jwtverify.Core, error) {
+func New(cfg jwtverify.Config) (*jwtverify.Verifier, error) {
 	b, err := NewBackend()
 	if err != nil {
 		return nil, errors.Join(jwtverify.ErrInvalidConfig, err)

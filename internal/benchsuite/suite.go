@@ -221,7 +221,6 @@ func Ours(cases []*Case) (contenders []Contender, closeFn func(), err error) {
 	}
 	remote, err := keyset.NewRemote("https://login.example.com/keys", keyset.RemoteConfig{
 		Client: &http.Client{Transport: fixedJWKS(jwks)},
-		Now:    func() time.Time { return Now },
 	})
 	if err != nil {
 		return nil, nil, err
@@ -236,7 +235,9 @@ func Ours(cases []*Case) (contenders []Contender, closeFn func(), err error) {
 	}
 	type verifier struct {
 		name string
-		v    jwtverify.Verifier
+		v    interface {
+			Verify(context.Context, string) (*jwtverify.Token, error)
+		}
 		hmac bool // serves HS256
 	}
 	var vs []verifier

@@ -45,11 +45,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jwtverify: demo: %v\n", err)
 		return ExitRejected
 	}
-	var verifiers []*jwtverify.Core
+	var verifiers []*jwtverify.Verifier
 	for _, b := range backends {
 		be, err := b.new()
 		if err == nil {
-			var v *jwtverify.Core
+			var v *jwtverify.Verifier
 			v, err = jwtverify.New(be, jwtverify.Config{
 				Keys:      ks,
 				Issuers:   []string{demoIssuer},
@@ -68,7 +68,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprint(tw, "TOKEN\tWANT")
 	for _, v := range verifiers {
-		fmt.Fprintf(tw, "\t%s", v.Backend())
+		fmt.Fprintf(tw, "\t%s", v.BackendName())
 	}
 	fmt.Fprintln(tw)
 	failed := 0

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/redact"
 	"github.com/jwtverify/jwtverify/keyset"
 )
@@ -127,7 +128,7 @@ func usageErr(stderr io.Writer, msg string) int {
 }
 
 // verifier builds the verifier the flags describe.
-func (f *verifyFlags) verifier() (*jwtverify.Core, error) {
+func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
 	b, err := newBackend(f.backend)
 	if err != nil {
 		return nil, err
@@ -230,7 +231,7 @@ func (f *verifyFlags) loadKeys() ([]jwtverify.Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		ks, _, err := keyset.Load(data)
+		ks, err := loadKey(data)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
@@ -248,6 +249,39 @@ func (f *verifyFlags) loadKeys() ([]jwtverify.Key, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// loadKey parses a --key file in any of the forms it accepts, told apart by
+// their first bytes: PEM (keyset.ParsePEM), a single JWK (keyset.ParseJWK)
+// or a JWKS (keyset.ParseJWKS: a JSON object with a "keys" member; its
+// refused members are skipped). Errors wrap keyset.ErrInvalidKey or
+// keyset.ErrUnsupportedKey and never contain key material.
+func loadKey(data []byte) ([]jwtverify.Key, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN")):
+		k, err := keyset.ParsePEM(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		return []jwtverify.Key{k}, nil
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		isSet := false
+		_ = jsonx.Object(trimmed, func(name, _ []byte) error {
+			isSet = isSet || string(name) == "keys"
+			return nil
+		})
+		if isSet {
+			keys, _, err := keyset.ParseJWKS(trimmed)
+			return keys, err
+		}
+		k, err := keyset.ParseJWK(trimmed)
+		if err != nil {
+			return nil, err
+		}
+		return []jwtverify.Key{k}, nil
+	}
+	return nil, fmt.Errorf("%w: not PEM, JWK or JWKS", keyset.ErrInvalidKey)
 }
 
 func readFile(name string) ([]byte, error) {

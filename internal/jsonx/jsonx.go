@@ -552,22 +552,6 @@ func String(raw []byte) (string, bool) {
 	return string(unescape(make([]byte, 0, len(body)), body)), true
 }
 
-// StringIn is String for a value that lies inside base, whose decoded text
-// is also held, unchanged, in text (text == string(base)): a string without
-// escapes is returned as a substring of text, with no allocation. base must
-// have been sliced with its capacity equal to its length (base[:n:n]).
-func StringIn(raw, base []byte, text string) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	body := raw[1 : len(raw)-1]
-	if bytes.IndexByte(body, '\\') >= 0 {
-		return string(unescape(make([]byte, 0, len(body)), body)), true
-	}
-	off := cap(base) - cap(raw) + 1
-	return text[off : off+len(body)], true
-}
-
 // IsNumber reports whether raw, a validated JSON value, is a number.
 func IsNumber(raw []byte) bool {
 	return len(raw) > 0 && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'))

@@ -1,6 +1,7 @@
 // Package mint signs tokens and encodes public keys as JWKs. It is the
-// issuer side that tests, benchmarks and the demo need; the library itself
-// only verifies. It signs whatever bytes it is given, so tests can build
+// issuer side that tests, benchmarks and the demo need, and the core of
+// the public test helper, package jwttest; the library itself only
+// verifies. It signs whatever bytes it is given, so tests can build
 // hostile tokens (duplicate members, odd encodings) with valid signatures.
 package mint
 
