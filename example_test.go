@@ -4,27 +4,22 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
-// sign makes a compact JWS; a real token comes from your issuer.
-func sign(priv ed25519.PrivateKey, header, payload string) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	input := enc([]byte(header)) + "." + enc([]byte(payload))
-	return input + "." + enc(ed25519.Sign(priv, []byte(input)))
-}
-
 func Example() {
-	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)) // the issuer's key
-	token := sign(priv, `{"alg":"EdDSA","kid":"k1","typ":"at+jwt"}`,
-		`{"iss":"https://issuer.example","sub":"alice","aud":"api","exp":1700003600,"scope":"read"}`)
+	// The issuer's side, played by jwttest; a real token comes from your issuer.
+	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	header := map[string]any{"kid": "k1", "typ": "at+jwt"}
+	token := jwttest.Sign("EdDSA", priv, header,
+		map[string]any{"iss": "https://issuer.example", "sub": "alice", "aud": "api", "exp": 1700003600, "scope": "read"})
 
 	// The verifier's side: the issuer's public key, from PEM, a JWKS or a value.
 	key, err := jwtverify.NewPublicKey("k1", "EdDSA", priv.Public())
@@ -58,8 +53,8 @@ func Example() {
 	}
 	fmt.Println(tok.Claims.Subject, tok.Claims.Audience, tok.Claims.ExpiresAt.UTC().Format(time.RFC3339), custom.Scope)
 
-	forged := sign(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32)), `{"alg":"EdDSA","kid":"k1","typ":"at+jwt"}`,
-		`{"iss":"https://issuer.example","sub":"mallory","aud":"api","exp":1700003600}`)
+	forged := jwttest.Sign("EdDSA", ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, 32)), header,
+		map[string]any{"iss": "https://issuer.example", "sub": "mallory", "aud": "api", "exp": 1700003600})
 	_, err = v.Verify(context.Background(), forged)
 	fmt.Println(err, errors.Is(err, jwtverify.ErrSignature))
 	// Output:
@@ -84,13 +79,13 @@ func ExampleVerifier_Verify_rejections() {
 		Keys: keys, Issuers: []string{"https://issuer.example"}, Audiences: []string{"api"},
 		Now: func() time.Time { return time.Unix(1700000000, 0) },
 	})
-	enc := base64.RawURLEncoding.EncodeToString
+	k1, k2 := map[string]any{"kid": "k1"}, map[string]any{"kid": "k2"}
 	for _, token := range []string{
-		enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(`{"sub":"admin"}`)) + ".",
-		sign(priv, `{"alg":"EdDSA","kid":"k1"}`, `{"iss":"https://issuer.example","aud":"api","exp":1600000000}`),
-		sign(priv, `{"alg":"EdDSA","kid":"k1"}`, `{"iss":"https://issuer.example","aud":"web","exp":1800000000}`),
-		sign(priv, `{"alg":"EdDSA","kid":"k1"}`, `{"iss":"https://issuer.example","aud":"api","exp":"tomorrow"}`),
-		sign(priv, `{"alg":"EdDSA","kid":"k2"}`, `{}`),
+		jwttest.Sign("none", nil, nil, map[string]any{"sub": "admin"}),
+		jwttest.Sign("EdDSA", priv, k1, map[string]any{"iss": "https://issuer.example", "aud": "api", "exp": 1600000000}),
+		jwttest.Sign("EdDSA", priv, k1, map[string]any{"iss": "https://issuer.example", "aud": "web", "exp": 1800000000}),
+		jwttest.Sign("EdDSA", priv, k1, map[string]any{"iss": "https://issuer.example", "aud": "api", "exp": "tomorrow"}),
+		jwttest.Sign("EdDSA", priv, k2, map[string]any{}),
 		"not.a.jwt.at.all",
 	} {
 		_, err := v.Verify(context.Background(), token)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -12,8 +13,8 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/internal/mint"
 	"github.com/jwtverify/jwtverify/internal/testkeys"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -46,19 +47,19 @@ func newEnv(t *testing.T) *env {
 
 // token signs e's claims with mod's claims added or replaced.
 func (e *env) token(mod map[string]any) string {
-	e.t.Helper()
-	c := map[string]any{}
-	for k, v := range e.claims {
-		c[k] = v
-	}
-	for k, v := range mod {
-		c[k] = v
-	}
-	tok, err := mint.Token("ES256", e.key, map[string]any{"kid": "k1"}, c)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
+	return e.sign(e.claimsWith(mod))
+}
+
+// claimsWith returns a copy of e's claims with mod's added or replaced.
+func (e *env) claimsWith(mod map[string]any) map[string]any {
+	c := maps.Clone(e.claims)
+	maps.Copy(c, mod)
+	return c
+}
+
+// sign signs claims, a map or a json.RawMessage, with e's key.
+func (e *env) sign(claims any) string {
+	return jwttest.Sign("ES256", e.key, map[string]any{"kid": "k1"}, claims)
 }
 
 // rawToken signs e's claims with members (raw JSON text, e.g. `"uid":5`)
@@ -69,12 +70,7 @@ func (e *env) rawToken(members string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	payload := string(b[:len(b)-1]) + "," + members + "}"
-	tok, err := mint.Raw("ES256", e.key, []byte(`{"alg":"ES256","kid":"k1"}`), []byte(payload))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
+	return e.sign(json.RawMessage(string(b[:len(b)-1]) + "," + members + "}"))
 }
 
 // grant verifies tok, which must be valid, and reports whether p allows it.
@@ -143,21 +139,9 @@ func TestScopeSyntax(t *testing.T) {
 
 // tokenWithout is token(mod) without the claim name.
 func (e *env) tokenWithout(name string, mod map[string]any) string {
-	saved := e.claims
-	e.claims = map[string]any{}
-	for k, v := range saved {
-		if k != name {
-			e.claims[k] = v
-		}
-	}
-	defer func() { e.claims = saved }()
-	m := map[string]any{}
-	for k, v := range mod {
-		if k != name {
-			m[k] = v
-		}
-	}
-	return e.token(m)
+	c := e.claimsWith(mod)
+	delete(c, name)
+	return e.sign(c)
 }
 
 // Issue 9, item 11: numbers compare by exact value, never through float64.
@@ -182,6 +166,13 @@ func TestClaimNumbersExact(t *testing.T) {
 		{"5e0", 5, true},
 		{"0.5e1", 5, true},
 		{"50E-1", int8(5), true},
+		{"5", int16(5), true}, // every integer type, each in decimal
+		{"-5", int32(-5), true},
+		{"5", uint(5), true},
+		{"255", uint8(255), true},
+		{"5", uint16(5), true},
+		{"4294967295", uint32(4294967295), true},
+		{"4294967294", uint32(4294967295), false},
 		{"5.000000000000001", 5, false},
 		{"-5", 5, false},
 		{"-5", -5, true},

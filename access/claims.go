@@ -96,26 +96,8 @@ func valueOf(v any) value {
 		return value{kind: kindBool, b: v}
 	case json.Number:
 		lit = string(v)
-	case int:
-		lit = strconv.FormatInt(int64(v), 10)
-	case int8:
-		lit = strconv.FormatInt(int64(v), 10)
-	case int16:
-		lit = strconv.FormatInt(int64(v), 10)
-	case int32:
-		lit = strconv.FormatInt(int64(v), 10)
-	case int64:
-		lit = strconv.FormatInt(v, 10)
-	case uint:
-		lit = strconv.FormatUint(uint64(v), 10)
-	case uint8:
-		lit = strconv.FormatUint(uint64(v), 10)
-	case uint16:
-		lit = strconv.FormatUint(uint64(v), 10)
-	case uint32:
-		lit = strconv.FormatUint(uint64(v), 10)
-	case uint64:
-		lit = strconv.FormatUint(v, 10)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		lit = fmt.Sprint(v) // decimal, as strconv.FormatInt and FormatUint write it
 	case float32:
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return value{}

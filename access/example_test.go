@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
@@ -19,9 +20,7 @@ import (
 // does: policies judge only tokens Verify accepted.
 func verified(payload string) *jwtverify.Token {
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)) // the issuer's key
-	enc := base64.RawURLEncoding.EncodeToString
-	input := enc([]byte(`{"alg":"EdDSA","kid":"k1"}`)) + "." + enc([]byte(payload))
-	token := input + "." + enc(ed25519.Sign(priv, []byte(input)))
+	token := jwttest.Sign("EdDSA", priv, map[string]any{"kid": "k1"}, json.RawMessage(payload))
 
 	key, err := jwtverify.NewPublicKey("k1", "EdDSA", priv.Public())
 	if err != nil {

@@ -13,25 +13,34 @@ import "strings"
 // scope at all. A refusal's Denied names all of scopes as its Scope.
 // Scopes() allows every token whose scope claims are well formed.
 func Scopes(scopes ...string) Policy {
-	scopes = append([]string(nil), scopes...)
-	required := strings.Join(scopes, " ")
-	return func(s *Subject) error {
-		have, ok := tokenScopes(s)
-		if !ok {
-			return &Denied{Scope: required, Reason: "malformed scope or scp claim"}
-		}
-		for _, want := range scopes {
+	return scopePolicy(scopes, func(have map[string]bool, wanted []string) string {
+		for _, want := range wanted {
 			if !have[want] {
-				return &Denied{Scope: required, Reason: "missing scope " + want}
+				return "missing scope " + want
 			}
 		}
-		return nil
-	}
+		return ""
+	})
 }
 
 // AnyScope requires at least one of scopes, read as [Scopes] reads them.
 // AnyScope() refuses every token.
 func AnyScope(scopes ...string) Policy {
+	return scopePolicy(scopes, func(have map[string]bool, wanted []string) string {
+		for _, want := range wanted {
+			if have[want] {
+				return ""
+			}
+		}
+		return "none of the scopes"
+	})
+}
+
+// scopePolicy is the policy of Scopes and AnyScope: it keeps its own copy
+// of scopes and refuses a token whose scope claims are malformed, or for
+// which judge, given the token's scopes and the copy, returns a reason. A
+// refusal's Denied names all of scopes as its Scope.
+func scopePolicy(scopes []string, judge func(have map[string]bool, wanted []string) string) Policy {
 	scopes = append([]string(nil), scopes...)
 	required := strings.Join(scopes, " ")
 	return func(s *Subject) error {
@@ -39,12 +48,10 @@ func AnyScope(scopes ...string) Policy {
 		if !ok {
 			return &Denied{Scope: required, Reason: "malformed scope or scp claim"}
 		}
-		for _, want := range scopes {
-			if have[want] {
-				return nil
-			}
+		if reason := judge(have, scopes); reason != "" {
+			return &Denied{Scope: required, Reason: reason}
 		}
-		return &Denied{Scope: required, Reason: "none of the scopes"}
+		return nil
 	}
 }
 

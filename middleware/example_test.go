@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,23 +13,17 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
 
-// issuerKey signs the tokens of the examples; a real token comes from your
-// issuer.
+// issuerKey signs the tokens of the examples with jwttest.Sign; a real
+// token comes from your issuer.
 var issuerKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 
-// sign makes a compact JWS of payload with issuerKey.
-func sign(payload string) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	input := enc([]byte(`{"alg":"EdDSA","kid":"k1"}`)) + "." + enc([]byte(payload))
-	return input + "." + enc(ed25519.Sign(issuerKey, []byte(input)))
-}
-
-// exampleVerifier verifies the tokens of sign; a real one takes its keys
-// from keyset.Discover or keyset.NewRemote.
+// exampleVerifier verifies the tokens of issuerKey; a real one takes its
+// keys from keyset.Discover or keyset.NewRemote.
 func exampleVerifier() middleware.Verifier {
 	key, err := jwtverify.NewPublicKey("k1", "EdDSA", issuerKey.Public())
 	if err != nil {
@@ -78,8 +71,11 @@ func Example() {
 	mux.Handle("POST /orders", mw.Require(access.Scopes("orders:write"))(http.HandlerFunc(orders)))
 	h := mw.Handler(mux)
 
-	reader := sign(`{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1700003600,"scope":"orders:read"}`)
-	expired := sign(`{"iss":"https://issuer.example","sub":"alice","aud":"orders-api","exp":1699999000,"scope":"orders:read"}`)
+	header := map[string]any{"kid": "k1"}
+	claims := map[string]any{"iss": "https://issuer.example", "sub": "alice", "aud": "orders-api", "exp": 1700003600, "scope": "orders:read"}
+	reader := jwttest.Sign("EdDSA", issuerKey, header, claims)
+	claims["exp"] = 1699999000 // before the verifier's clock
+	expired := jwttest.Sign("EdDSA", issuerKey, header, claims)
 	for _, c := range []struct{ method, token string }{
 		{"GET", reader},
 		{"POST", reader},
@@ -126,7 +122,8 @@ func ExampleOptions_extract() {
 		fmt.Fprintln(w, "hello", tok.Claims.Subject)
 	}))
 
-	token := sign(`{"iss":"https://issuer.example","sub":"bob","aud":"orders-api","exp":1700003600}`)
+	token := jwttest.Sign("EdDSA", issuerKey, map[string]any{"kid": "k1"},
+		map[string]any{"iss": "https://issuer.example", "sub": "bob", "aud": "orders-api", "exp": 1700003600})
 	for _, tokens := range [][]string{{token}, {token, token}, nil} {
 		r := httptest.NewRequest("GET", "/", nil)
 		for _, t := range tokens {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -18,16 +19,16 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
-	"github.com/jwtverify/jwtverify/internal/mint"
 	"github.com/jwtverify/jwtverify/internal/testkeys"
+	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
 
 var now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
+// env signs tokens with a fixture key and verifies them.
 type env struct {
-	t      *testing.T
 	v      middleware.Verifier
 	key    any
 	claims map[string]any
@@ -41,25 +42,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, v: v, key: ks.P256, claims: map[string]any{
+	return &env{v: v, key: ks.P256, claims: map[string]any{
 		"iss": "https://issuer.example", "aud": "api", "sub": "alice", "exp": now.Add(time.Hour).Unix(),
 		"scope": "orders:read profile", "roles": []string{"viewer"}, "org": map[string]any{"plan": "gold", "seats": 5},
 	}}
 }
 
+// token signs e's claims with mod's claims added or replaced.
 func (e *env) token(mod map[string]any) string {
-	c := map[string]any{}
-	for k, v := range e.claims {
-		c[k] = v
-	}
-	for k, v := range mod {
-		c[k] = v
-	}
-	tok, err := mint.Token("ES256", e.key, map[string]any{"kid": "k1"}, c)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
+	c := maps.Clone(e.claims)
+	maps.Copy(c, mod)
+	return jwttest.Sign("ES256", e.key, map[string]any{"kid": "k1"}, c)
 }
 
 // ok is the protected handler: it echoes the subject from the context.
