@@ -4,9 +4,11 @@
 //
 // A [Policy] judges a [Subject], which is a verified token and its claims,
 // decoded on first use and kept. The policies of this package read scopes
-// ([Scopes], [AnyScope]), roles ([Roles]) and any claim ([Claim],
-// [ClaimPath]), and combine ([AllOf], [AnyOf]); any func(*Subject) error
-// is a policy too. A policy refuses with a [*Denied], whose reason names
+// ([Scopes], [AnyScope], and [ScopesIn], [AnyScopeIn] for other claims such
+// as Auth0's permissions), roles ([Roles]), any claim ([Claim],
+// [ClaimPath], and [Match] for string patterns such as GitHub Actions'
+// sub) and SPIFFE IDs ([SPIFFEID]), and combine ([AllOf], [AnyOf]); any
+// func(*Subject) error is a policy too. A policy refuses with a [*Denied], whose reason names
 // the policy's own scopes, roles and claim paths, never a claim's value.
 //
 // The package depends on neither net/http nor a JOSE library: the

@@ -86,3 +86,59 @@ func ExampleSubject_Lookup() {
 	// <nil> 9007199254740993 true
 	// false
 }
+
+// Auth0 puts RBAC permissions in an array claim: ScopesIn reads it with the
+// syntax of scope.
+func ExampleScopesIn() {
+	s := &access.Subject{Token: verified(`{"iss":"https://issuer.example","sub":"auth0|42","aud":"orders-api","exp":1700003600,
+		"scope":"openid profile","permissions":["orders:read","orders:write"]}`)}
+
+	fmt.Println(access.ScopesIn([]string{"permissions"}, "orders:write")(s))
+	fmt.Println(access.AnyScopeIn([]string{"scope", "permissions"}, "orders:delete", "openid")(s))
+	fmt.Println(access.Scopes("orders:write")(s)) // Scopes reads scope and scp only
+	// Output:
+	// <nil>
+	// <nil>
+	// access denied: missing scope orders:write
+}
+
+// GitHub Actions' sub names the repository and the ref: "*" stays within a
+// ':'-separated part, "**" crosses them.
+func ExampleMatch() {
+	s := &access.Subject{Token: verified(`{"iss":"https://issuer.example","aud":"orders-api","exp":1700003600,
+		"sub":"repo:octo-org/octo-repo:ref:refs/heads/release/1.2"}`)}
+
+	for _, pattern := range []string{
+		"repo:octo-org/octo-repo:ref:refs/heads/main",
+		"repo:octo-org/*:ref:refs/heads/release/*",
+		"repo:octo-org/*",
+		"repo:octo-org/**",
+	} {
+		fmt.Println(pattern, access.Match([]string{"sub"}, pattern)(s) == nil)
+	}
+	// Output:
+	// repo:octo-org/octo-repo:ref:refs/heads/main false
+	// repo:octo-org/*:ref:refs/heads/release/* true
+	// repo:octo-org/* false
+	// repo:octo-org/** true
+}
+
+// A JWT-SVID's sub is a SPIFFE ID: a pattern is one ID, or an ID and "/*"
+// for the IDs under it at a segment boundary.
+func ExampleSPIFFEID() {
+	prod := access.SPIFFEID("spiffe://example.org/ns/prod/*", "spiffe://example.org/ns/ops/sa/deployer")
+	for _, sub := range []string{
+		"spiffe://example.org/ns/prod/sa/api",
+		"spiffe://example.org/ns/production/sa/api",
+		"spiffe://example.org/ns/ops/sa/deployer",
+		"spiffe://example.org/ns/prod/../ops/sa/admin",
+	} {
+		s := &access.Subject{Token: verified(`{"iss":"https://issuer.example","aud":"orders-api","exp":1700003600,"sub":"` + sub + `"}`)}
+		fmt.Println(sub, prod(s) == nil)
+	}
+	// Output:
+	// spiffe://example.org/ns/prod/sa/api true
+	// spiffe://example.org/ns/production/sa/api false
+	// spiffe://example.org/ns/ops/sa/deployer true
+	// spiffe://example.org/ns/prod/../ops/sa/admin false
+}

@@ -1,6 +1,9 @@
 package access
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Scopes requires every one of scopes among the token's scopes: those of
 // the "scope" claim (RFC 8693, RFC 9068) and of the "scp" claim (a string
@@ -11,42 +14,96 @@ import "strings"
 // empty string, a tab, a no-break space, two spaces in a row, a leading or
 // trailing space, an array element that is not one scope token) holds no
 // scope at all. A refusal's Denied names all of scopes as its Scope.
-// Scopes() allows every token whose scope claims are well formed.
+// Scopes() allows every token whose scope claims are well formed. To read
+// other claims, such as Auth0's "permissions", use [ScopesIn].
 func Scopes(scopes ...string) Policy {
-	return scopePolicy(scopes, func(have map[string]bool, wanted []string) string {
-		for _, want := range wanted {
-			if !have[want] {
-				return "missing scope " + want
-			}
-		}
-		return ""
-	})
+	return scopePolicy(defaultScopeClaims, "malformed scope or scp claim", scopes, allScopes)
 }
 
 // AnyScope requires at least one of scopes, read as [Scopes] reads them.
-// AnyScope() refuses every token.
+// AnyScope() refuses every token. To read other claims, use [AnyScopeIn].
 func AnyScope(scopes ...string) Policy {
-	return scopePolicy(scopes, func(have map[string]bool, wanted []string) string {
-		for _, want := range wanted {
-			if have[want] {
-				return ""
-			}
-		}
-		return "none of the scopes"
-	})
+	return scopePolicy(defaultScopeClaims, "malformed scope or scp claim", scopes, anyScope)
 }
 
-// scopePolicy is the policy of Scopes and AnyScope: it keeps its own copy
-// of scopes and refuses a token whose scope claims are malformed, or for
-// which judge, given the token's scopes and the copy, returns a reason. A
-// refusal's Denied names all of scopes as its Scope.
-func scopePolicy(scopes []string, judge func(have map[string]bool, wanted []string) string) Policy {
+// ScopesIn is [Scopes] reading the top-level claims named in claims (each
+// name taken literally, dots included) instead of scope and scp. Each of
+// them may be a scope string or an array of scope tokens, as scp may; an
+// absent one adds no scope, and a malformed one makes the token hold no
+// scope at all. Auth0 puts the permissions of its RBAC in an array named
+// "permissions":
+//
+//	access.ScopesIn([]string{"permissions"}, "orders:write")
+//	access.ScopesIn([]string{"scope", "permissions"}, "orders:write") // either claim grants it
+//
+// With no claims a token holds no scope. The policy keeps its own copies
+// of claims and scopes.
+func ScopesIn(claims []string, scopes ...string) Policy {
+	return scopePolicy(namedScopeClaims(claims), malformedIn(claims), scopes, allScopes)
+}
+
+// AnyScopeIn is [AnyScope] reading the claims [ScopesIn] reads.
+func AnyScopeIn(claims []string, scopes ...string) Policy {
+	return scopePolicy(namedScopeClaims(claims), malformedIn(claims), scopes, anyScope)
+}
+
+// scopeClaim is a claim that holds scopes: a scope string, or also an
+// array of scope tokens when arrays is set.
+type scopeClaim struct {
+	name   string
+	arrays bool
+}
+
+// defaultScopeClaims are the claims Scopes and AnyScope read.
+var defaultScopeClaims = []scopeClaim{{name: "scope"}, {name: "scp", arrays: true}}
+
+func namedScopeClaims(names []string) []scopeClaim {
+	claims := make([]scopeClaim, len(names))
+	for i, n := range names {
+		claims[i] = scopeClaim{name: n, arrays: true}
+	}
+	return claims
+}
+
+// malformedIn is the reason of ScopesIn and AnyScopeIn for a malformed
+// claim: it names the policy's claims, never a value.
+func malformedIn(claims []string) string {
+	return fmt.Sprintf("malformed scope claim among %q", claims)
+}
+
+// allScopes is the judge of Scopes and ScopesIn.
+func allScopes(have map[string]bool, wanted []string) string {
+	for _, want := range wanted {
+		if !have[want] {
+			return "missing scope " + want
+		}
+	}
+	return ""
+}
+
+// anyScope is the judge of AnyScope and AnyScopeIn.
+func anyScope(have map[string]bool, wanted []string) string {
+	for _, want := range wanted {
+		if have[want] {
+			return ""
+		}
+	}
+	return "none of the scopes"
+}
+
+// scopePolicy is the policy of Scopes, AnyScope, ScopesIn and AnyScopeIn:
+// it keeps its own copy of scopes and refuses a token whose scope claims
+// (claims, which it does not modify) are malformed, or for which judge,
+// given the token's scopes and the copy, returns a reason. A refusal's
+// Denied names all of scopes as its Scope, and its Reason is malformed for
+// a malformed claim.
+func scopePolicy(claims []scopeClaim, malformed string, scopes []string, judge func(have map[string]bool, wanted []string) string) Policy {
 	scopes = append([]string(nil), scopes...)
 	required := strings.Join(scopes, " ")
 	return func(s *Subject) error {
-		have, ok := tokenScopes(s)
+		have, ok := tokenScopes(s, claims)
 		if !ok {
-			return &Denied{Scope: required, Reason: "malformed scope or scp claim"}
+			return &Denied{Scope: required, Reason: malformed}
 		}
 		if reason := judge(have, scopes); reason != "" {
 			return &Denied{Scope: required, Reason: reason}
@@ -55,23 +112,24 @@ func scopePolicy(scopes []string, judge func(have map[string]bool, wanted []stri
 	}
 }
 
-// tokenScopes returns the scopes of s's scope and scp claims, or false when
-// either is malformed.
-func tokenScopes(s *Subject) (map[string]bool, bool) {
+// tokenScopes returns the scopes of s's claims, or false when one is
+// malformed.
+func tokenScopes(s *Subject, claims []scopeClaim) (map[string]bool, bool) {
 	have := map[string]bool{}
-	if v, found := s.Lookup("scope"); found {
-		str, isStr := v.(string)
-		if !isStr || !addScopes(have, str) {
-			return nil, false
+	for _, c := range claims {
+		v, found := s.Lookup(c.name)
+		if !found {
+			continue
 		}
-	}
-	if v, found := s.Lookup("scp"); found {
 		switch v := v.(type) {
 		case string:
 			if !addScopes(have, v) {
 				return nil, false
 			}
 		case []any:
+			if !c.arrays {
+				return nil, false
+			}
 			for _, x := range v {
 				str, isStr := x.(string)
 				if !isStr || !isScopeToken(str) {
