@@ -63,6 +63,11 @@ func TestBinary(t *testing.T) {
 	if code != 1 || out != "" || !strings.HasPrefix(errOut, "jwtverify: rejected: expired: ") || strings.Contains(errOut, a2.Token[:20]) {
 		t.Fatalf("expired: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	// RFC 7515 A.2 has no typ: --type refuses it, class type.
+	code, out, errOut = run("", "verify", "--key", keyFile, "--now", "1300819000", "--type", "at+jwt", a2.Token)
+	if code != 1 || out != "" || !strings.HasPrefix(errOut, "jwtverify: rejected: type: ") {
+		t.Fatalf("--type at+jwt, no typ: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	if code, _, _ = run("", "verify", a2.Token); code != 2 {
 		t.Fatalf("no keys: exit %d, want 2", code)
 	}

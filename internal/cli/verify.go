@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,6 +40,8 @@ type verifyFlags struct {
 	remote                *keyset.Remote      // set by keySource when remote
 	issuers, audiences    list
 	algs                  list
+	types                 list
+	caFile, bearerFile    string // for --jwks URL and --oidc-issuer
 	leeway                time.Duration
 	now                   string
 	backend               string
@@ -50,9 +53,12 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
 	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
 	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID issuer URL: keys from its discovery document; it becomes the required iss unless --issuer is given")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA bundle TLS trusts, instead of the system roots, for --jwks URL and --oidc-issuer fetches")
+	fs.StringVar(&f.bearerFile, "fetch-bearer-file", "", "file whose content (trimmed) --jwks URL and --oidc-issuer fetches send as \"Authorization: Bearer\", read on each fetch")
 	fs.Var(&f.issuers, "issuer", "required iss (repeatable: any of them); none: iss not checked")
 	fs.Var(&f.audiences, "audience", "required aud (repeatable: any of them); none: aud not checked")
 	fs.Var(&f.algs, "alg", "allowed algorithm (repeatable); default: derived from the keys")
+	fs.Var(&f.types, "type", "required typ header, e.g. at+jwt (repeatable: any of them; case-insensitive, \"application/\" optional); none: typ not checked")
 	fs.DurationVar(&f.leeway, "leeway", 0, "clock skew for exp/nbf/iat (Go duration, at most 5m)")
 	fs.StringVar(&f.now, "now", "", "validate as of TIME (RFC 3339 or Unix seconds); default: the clock")
 	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx")
@@ -148,6 +154,7 @@ func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
 		SkipIssuerCheck:   len(issuers) == 0,
 		Audiences:         f.audiences,
 		SkipAudienceCheck: len(f.audiences) == 0,
+		Types:             f.types,
 		Leeway:            f.leeway,
 	}
 	if f.now != "" {
@@ -162,16 +169,30 @@ func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
 
 // keySource returns the keys the flags name: a remote key set (--jwks URL
 // or --oidc-issuer), fetched once now so that an unreachable endpoint is a
-// configuration error, or a static set of the files' keys. A --jwks value
-// with "://" is a URL, whatever its scheme (keyset refuses all but http
-// and https), so that its userinfo and query are never shown, not even in
-// a file-not-found message. No error shows them.
+// configuration error, or a static set of the files' keys. --ca-file and
+// --fetch-bearer-file configure the remote fetches and are refused
+// without them. A --jwks value with "://" is a URL, whatever its scheme
+// (keyset refuses all but http and https), so that its userinfo and query
+// are never shown, not even in a file-not-found message. No error shows
+// them, nor the bearer token.
 func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 	remoteJWKS := strings.Contains(f.jwks, "://")
 	if remoteJWKS || f.oidcIssuer != "" {
 		if (remoteJWKS && f.oidcIssuer != "") || f.key != "" || f.secretFile != "" {
 			return nil, errors.New("--jwks URL and --oidc-issuer are used alone, without other key flags")
 		}
+		if f.caFile != "" {
+			data, err := readFile(f.caFile)
+			if err != nil {
+				return nil, fmt.Errorf("--ca-file: %w", err)
+			}
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(data) {
+				return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", f.caFile)
+			}
+			f.remoteCfg.RootCAs = roots
+		}
+		f.remoteCfg.BearerTokenFile = f.bearerFile // read by every fetch, never shown
 		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
 		defer cancel()
 		var r *keyset.Remote
@@ -192,6 +213,9 @@ func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 		}
 		f.remote = r
 		return r, nil
+	}
+	if f.caFile != "" || f.bearerFile != "" {
+		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --jwks URL and --oidc-issuer fetches only")
 	}
 	keys, err := f.loadKeys()
 	if err != nil {
