@@ -48,11 +48,16 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	if timeout <= 0 {
 		timeout = defaultFetchTimeout
 	}
+	client, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
+	if err != nil {
+		return nil, err
+	}
 	g := getter{
-		client:   clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect),
-		timeout:  timeout,
-		maxBytes: maxDiscoveryBytes,
-		accept:   "application/json",
+		client:     client,
+		timeout:    timeout,
+		maxBytes:   maxDiscoveryBytes,
+		accept:     "application/json",
+		bearerFile: cfg.BearerTokenFile,
 	}
 	resp, err := g.get(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", validators{})
 	if err != nil {

@@ -1,14 +1,18 @@
 package keyset
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +34,13 @@ type getter struct {
 	timeout  time.Duration
 	maxBytes int64
 	accept   string
+	// bearerFile, when set, names the file whose content, read on each
+	// request, is sent as "Authorization: Bearer <content>".
+	bearerFile string
 }
+
+// maxBearerBytes bounds a bearer token file.
+const maxBearerBytes = 64 << 10
 
 // validators are what a conditional request sends: the ETag and
 // Last-Modified of the previous 200.
@@ -66,6 +76,13 @@ func (g *getter) get(ctx context.Context, rawURL string, prev validators) (respo
 	if prev.lastModified != "" {
 		req.Header.Set("If-Modified-Since", prev.lastModified)
 	}
+	if g.bearerFile != "" {
+		token, err := readBearer(g.bearerFile)
+		if err != nil {
+			return response{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := g.client.Do(req)
 	if err != nil {
 		return response{}, redact.Error(err) // net/http's errors quote the URL, query included
@@ -92,6 +109,35 @@ func (g *getter) get(ctx context.Context, rawURL string, prev validators) (respo
 		return response{}, fmt.Errorf("response larger than %d bytes", g.maxBytes)
 	}
 	return out, nil
+}
+
+// readBearer reads the bearer token in file name, trimmed of surrounding
+// white space. The token must be non-empty visible ASCII (no space or
+// control character, which would let it change the request). Errors name
+// the file, never a byte of its content.
+func readBearer(name string) (string, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return "", fmt.Errorf("bearer token file: %w", err) // *os.PathError: the path and the cause
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxBearerBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("bearer token file %s: %w", name, err)
+	}
+	if len(data) > maxBearerBytes {
+		return "", fmt.Errorf("bearer token file %s is larger than %d bytes", name, maxBearerBytes)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return "", fmt.Errorf("bearer token file %s is empty", name)
+	}
+	for _, c := range data {
+		if c <= ' ' || c > '~' {
+			return "", fmt.Errorf("bearer token file %s holds a space or a character that is not visible ASCII", name)
+		}
+	}
+	return string(data), nil
 }
 
 // lifetime is the freshness lifetime h states: Cache-Control max-age,
@@ -161,13 +207,26 @@ func isLoopback(host string) bool {
 // clientFor returns a copy of c (or a new client with timeout) whose
 // redirects stay on the original host (unless crossHost) and go to https,
 // or to http on the original origin (learnedURLAllowed), before any
-// CheckRedirect of the caller's own runs.
-func clientFor(c *http.Client, timeout time.Duration, crossHost bool) *http.Client {
+// CheckRedirect of the caller's own runs. A redirect off the origin
+// (scheme, host and port) of the first request drops its Authorization
+// header, even to a subdomain or another port, which net/http would keep.
+// With roots, TLS trusts roots instead of the system's: the transport
+// (c's, or http.DefaultTransport) is cloned with them, and one that is
+// not an *http.Transport, that dials TLS itself or that has RootCAs of
+// its own is a configuration error.
+func clientFor(c *http.Client, timeout time.Duration, crossHost bool, roots *x509.CertPool) (*http.Client, error) {
 	var out http.Client
 	if c != nil {
 		out = *c
 	} else {
 		out.Timeout = timeout
+	}
+	if roots != nil {
+		rt, err := transportWithRoots(out.Transport, roots)
+		if err != nil {
+			return nil, err
+		}
+		out.Transport = rt
 	}
 	theirs := out.CheckRedirect
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -180,13 +239,39 @@ func clientFor(c *http.Client, timeout time.Duration, crossHost bool) *http.Clie
 		if !learnedURLAllowed(req.URL, via[0].URL) {
 			return errors.New("redirect to http refused: a redirect must go to https, or stay on the http origin requested")
 		}
+		if req.URL.Scheme != via[0].URL.Scheme || !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			req.Header.Del("Authorization")
+		}
 		if theirs != nil {
 			return theirs(req, via)
 		}
 		return nil
 	}
 	out.Transport = locationGuard{out.Transport}
-	return &out
+	return &out, nil
+}
+
+// transportWithRoots returns a clone of rt (nil: http.DefaultTransport)
+// that trusts roots.
+func transportWithRoots(rt http.RoundTripper, roots *x509.CertPool) (http.RoundTripper, error) {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%w: RootCAs needs a Client whose Transport is nil or an *http.Transport, not %T: set the roots in your transport instead", jwtverify.ErrInvalidConfig, rt)
+	case t.DialTLS != nil || t.DialTLSContext != nil: //lint:ignore SA1019 a deprecated DialTLS still bypasses TLSClientConfig
+		return nil, fmt.Errorf("%w: RootCAs cannot apply to a Transport that dials TLS itself (DialTLS or DialTLSContext)", jwtverify.ErrInvalidConfig)
+	case t.TLSClientConfig != nil && t.TLSClientConfig.RootCAs != nil:
+		return nil, fmt.Errorf("%w: RootCAs is set and so is the Client's Transport.TLSClientConfig.RootCAs: set one", jwtverify.ErrInvalidConfig)
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.TLSClientConfig.RootCAs = roots
+	return t, nil
 }
 
 // locationGuard refuses a redirect whose Location does not parse, with

@@ -77,7 +77,11 @@ func TestRedirectPolicy(t *testing.T) {
 		{"http://127.0.0.1:8080/jwks", "https://issuer.example/keys", true, true},
 	} {
 		for _, base := range []*http.Client{nil, theirs} {
-			err := clientFor(base, time.Second, tt.crossHost).CheckRedirect(req(tt.to), []*http.Request{req(tt.from)})
+			c, err := clientFor(base, time.Second, tt.crossHost, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckRedirect(req(tt.to), []*http.Request{req(tt.from)})
 			if tt.ok != (err == nil) {
 				t.Errorf("redirect from %s to %s (crossHost=%v, own client=%v): %v", tt.from, tt.to, tt.crossHost, base != nil, err)
 			}

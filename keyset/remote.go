@@ -3,6 +3,7 @@ package keyset
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,30 @@ type RemoteConfig struct {
 	// client's own CheckRedirect: the Client is not modified and may be
 	// shared.
 	Client *http.Client
+	// RootCAs, when set, are the certificate authorities TLS trusts for
+	// every request, Discover's included, instead of the system's (a
+	// cluster CA, for a Kubernetes API server). They apply to a clone of
+	// Client's Transport (http.DefaultTransport when Client or its
+	// Transport is nil), so the Client is not modified. A Transport that is
+	// not an *http.Transport, that dials TLS itself (DialTLS,
+	// DialTLSContext) or that has RootCAs of its own is a configuration
+	// error: configure its roots there instead. Zero: the system roots (in
+	// Go, SSL_CERT_FILE included), or those of Client's Transport.
+	RootCAs *x509.CertPool
+	// BearerTokenFile, when set, names a file whose content, trimmed of
+	// surrounding white space, every request (Discover's included) sends
+	// as "Authorization: Bearer <content>". It is read on each request, so
+	// a token that rotates (a Kubernetes projected service-account token)
+	// is always current. A file that cannot be read, is empty, is over 64
+	// KiB or holds a space or a character that is not visible ASCII fails
+	// that request, as any failed fetch does (jwtverify.ErrKeysUnavailable
+	// for lookups), with an error that names the file and never shows its
+	// content. The header goes only to the URL requested and to redirects
+	// on its very origin (scheme, host and port): a redirect elsewhere,
+	// which AllowCrossHostRedirect allows, is sent without it. The token
+	// is never logged, reported in an event or shown in an error. Zero:
+	// no Authorization header.
+	BearerTokenFile string
 	// FetchTimeout bounds one request, Discover's included. Zero: 10s.
 	FetchTimeout time.Duration
 	// MinRefresh and MaxRefresh clamp the freshness lifetime L taken from
@@ -280,13 +305,17 @@ func newRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 		return bad(fmt.Sprintf("limits must be positive, MaxKeys at most %d", maxKeys))
 	}
 	r := &Remote{url: rawURL, shown: redact.URL(rawURL), cfg: cfg, epoch: time.Now()}
-	r.get = getter{
-		client:   clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect),
-		timeout:  cfg.FetchTimeout,
-		maxBytes: cfg.MaxResponseBytes,
-		accept:   "application/jwk-set+json, application/json",
+	client, err := clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	r.get = getter{
+		client:     client,
+		timeout:    cfg.FetchTimeout,
+		maxBytes:   cfg.MaxResponseBytes,
+		accept:     "application/jwk-set+json, application/json",
+		bearerFile: cfg.BearerTokenFile,
+	}
 	if r.keys, err = newKeyCache(cfg.MaxKeys); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,13 @@ func parseProxyFlags(t *testing.T, args ...string) *proxyFlags {
 // startProxy runs a proxy on loopback until the test ends.
 func startProxy(t *testing.T, f *proxyFlags) (addr, metricsAddr string, stop func() error) {
 	t.Helper()
-	p, err := newProxy(f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return startProxyLogger(t, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startProxyLogger is startProxy with the proxy's logger.
+func startProxyLogger(t *testing.T, f *proxyFlags, logger *slog.Logger) (addr, metricsAddr string, stop func() error) {
+	t.Helper()
+	p, err := newProxy(f, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
