@@ -118,6 +118,7 @@ type jwk struct {
 	n, e, x, y              string
 	keyOps                  []string
 	hasKeyOps, private      bool
+	spiffe                  bool // SPIFFE bundle rules for use; set before parse
 }
 
 // ParseJWK parses one public JWK (RFC 7517) for signature verification:
@@ -198,8 +199,12 @@ func (j *jwk) key() (jwtverify.Key, error) {
 		return jwtverify.Key{}, invalid("symmetric (oct) JWK refused; configure HMAC secrets with jwtverify.NewSecretKey")
 	case j.private:
 		return jwtverify.Key{}, invalid("JWK carries private key members; publish only public keys")
-	case j.use != "" && j.use != "sig":
+	case !j.spiffe && j.use != "" && j.use != "sig":
 		return jwtverify.Key{}, invalid("JWK use %s is not sig", bounded(j.use))
+	case j.spiffe && j.use == "x509-svid":
+		return jwtverify.Key{}, invalid(`JWK use "x509-svid" is for X.509-SVIDs and never verifies a JWT`)
+	case j.spiffe && j.use != "" && j.use != "jwt-svid":
+		return jwtverify.Key{}, invalid("JWK use %s is not jwt-svid", bounded(j.use))
 	case j.hasKeyOps && !slices.Contains(j.keyOps, "verify"):
 		return jwtverify.Key{}, invalid("JWK key_ops does not include verify")
 	}
@@ -295,12 +300,52 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 	return parseJWKS(data, maxKeys, nil)
 }
 
+// ParseSPIFFEBundle parses a SPIFFE bundle (SPIFFE Trust Domain and Bundle
+// specification §4) for verifying JWT-SVIDs: a JWK Set as ParseJWKS reads
+// it, with the same limits, skip rules and error texts, except for the
+// rule on each key's "use". A key with use "jwt-svid" is usable, and so is
+// a key without use (the bundle the SPIRE agent's Workload API prints has
+// none); a key with use "x509-svid" is an X.509-SVID authority and never
+// verifies a JWT, so it is skipped with that reason, whatever its kid; a
+// key with any other use ("sig" included) is skipped. The optional
+// top-level members spiffe_sequence and spiffe_refresh_hint must be
+// non-negative integers when present (otherwise err wraps ErrInvalidKey);
+// their values are not returned. data is not kept; the Keys and errors are
+// the caller's.
+func ParseSPIFFEBundle(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
+	keys, skipped, _, err = parseSet(data, maxKeys, nil, true)
+	return keys, skipped, err
+}
+
 // parseJWKS is ParseJWKS with a key-count limit and an optional cache of
 // parsed keys, consulted by digest before a key is built.
 func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipped []error, err error) {
+	keys, skipped, _, err = parseSet(data, limit, c, false)
+	return keys, skipped, err
+}
+
+// bundleMeta holds the SPIFFE members of a bundle; has* report presence.
+type bundleMeta struct {
+	sequence, refreshHint       uint64
+	hasSequence, hasRefreshHint bool
+}
+
+// parseSet parses a JWK Set, under the SPIFFE bundle rules when spiffe is
+// set (the use rule of jwk.key, and the top-level SPIFFE members).
+func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverify.Key, skipped []error, meta bundleMeta, err error) {
 	var raw [][]byte
 	hasKeys := false
 	err = jsonx.Object(data, func(name, value []byte) error {
+		if spiffe {
+			switch string(name) {
+			case "spiffe_sequence":
+				meta.hasSequence = true
+				return bundleInt(name, value, &meta.sequence)
+			case "spiffe_refresh_hint":
+				meta.hasRefreshHint = true
+				return bundleInt(name, value, &meta.refreshHint)
+			}
+		}
 		if string(name) != "keys" {
 			return nil
 		}
@@ -319,11 +364,11 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 	})
 	switch {
 	case err != nil && errors.Is(err, ErrInvalidKey):
-		return nil, nil, err
+		return nil, nil, bundleMeta{}, err
 	case err != nil:
-		return nil, nil, invalid("JWKS is not a strict JSON object: %v", err)
+		return nil, nil, bundleMeta{}, invalid("JWKS is not a strict JSON object: %v", err)
 	case !hasKeys:
-		return nil, nil, invalid("JWKS has no keys member")
+		return nil, nil, bundleMeta{}, invalid("JWKS has no keys member")
 	}
 	type entry struct {
 		key   jwtverify.Key
@@ -332,7 +377,7 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 	var entries []entry
 	ids := make(map[string]int) // kid -> index in entries, or -1 once ambiguous
 	for i, r := range raw {
-		var j jwk
+		j := jwk{spiffe: spiffe}
 		k, err := j.parse(r, c)
 		label := keyLabel(i, j.kid)
 		if err != nil {
@@ -364,9 +409,9 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 	}
 	switch {
 	case len(keys) > 0:
-		return keys, skipped, nil
+		return keys, skipped, meta, nil
 	case len(skipped) == 0:
-		return nil, nil, invalid("JWKS has no usable key: its keys array is empty")
+		return nil, nil, bundleMeta{}, invalid("JWKS has no usable key: its keys array is empty")
 	}
 	const shown = 8
 	var why strings.Builder
@@ -379,7 +424,18 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 	if len(skipped) > shown {
 		fmt.Fprintf(&why, "; and %d more", len(skipped)-shown)
 	}
-	return nil, skipped, invalid("JWKS has no usable key: %s", why.String())
+	return nil, skipped, bundleMeta{}, invalid("JWKS has no usable key: %s", why.String())
+}
+
+// bundleInt reads a SPIFFE bundle member that must be a non-negative
+// integer (no sign, fraction or exponent) into dst.
+func bundleInt(name, value []byte, dst *uint64) error {
+	n, err := strconv.ParseUint(string(value), 10, 64)
+	if err != nil {
+		return invalid("SPIFFE bundle member %s is not a non-negative integer", name)
+	}
+	*dst = n
+	return nil
 }
 
 // keyLabel names the JWK at index i of a set in an error: its index and,
@@ -445,7 +501,7 @@ func (j *jwk) digest() digest {
 	h := sha256.New()
 	h.Write(thumb[:])
 	// Length-prefixed fields: no two distinct JWKs share an encoding.
-	for _, f := range append([]string{j.kid, j.alg, j.use, fmt.Sprint(j.private, j.hasKeyOps)}, j.keyOps...) {
+	for _, f := range append([]string{j.kid, j.alg, j.use, fmt.Sprint(j.private, j.hasKeyOps, j.spiffe)}, j.keyOps...) {
 		fmt.Fprintf(h, "%d:%s", len(f), f)
 	}
 	var d digest

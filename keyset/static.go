@@ -1,6 +1,6 @@
-// Package keyset turns key material into jwtverify key sources: PEM, JWK
-// and JWKS parsing; Static, a fixed set of keys; and Remote, a JWKS fetched
-// over HTTP(S) and kept fresh.
+// Package keyset turns key material into jwtverify key sources: PEM, JWK,
+// JWKS and SPIFFE bundle parsing; Static, a fixed set of keys; and Remote,
+// a JWKS fetched over HTTP(S) and kept fresh.
 //
 // Every function and method of the package is safe for concurrent use by
 // multiple goroutines. No function keeps a byte slice it is given. A
