@@ -24,8 +24,10 @@
 // Around the core: keyset.NewRemote and keyset.Discover keep a JWKS fresh
 // (singleflight refresh, bounded staleness, rate-limited unknown-kid
 // refresh); package issuers routes tokens of several issuers; package
-// middleware protects net/http handlers and applies access policies after
-// verification; cache.NewVerified remembers verified tokens.
+// jwtsvid verifies SPIFFE JWT-SVIDs by trust domain; package middleware
+// protects net/http handlers with the policies of package access, which run
+// after verification; cache.NewVerified remembers verified tokens; package
+// jwttest mints tokens and runs a fake issuer for tests.
 //
 // # Security model
 //
