@@ -31,6 +31,28 @@ func TestDependencyDirection(t *testing.T) {
 	}
 }
 
+// TestNeutralPackages: the access policies and the JWT-SVID verifier are
+// tied neither to HTTP nor to a JOSE library, so that a gRPC interceptor
+// or a queue consumer can use them: each depends on the standard library
+// (net/http excluded), the root package and the module's internal
+// packages only.
+func TestNeutralPackages(t *testing.T) {
+	const mod = "github.com/jwtverify/jwtverify"
+	for _, pkg := range []string{"access", "jwtsvid"} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			dep, std, _ := strings.Cut(line, " ")
+			ours := dep == mod || dep == mod+"/"+pkg || strings.HasPrefix(dep, mod+"/internal/")
+			if dep == "net/http" || std != "true" && !ours {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
+	}
+}
+
 // TestJWTTestIsTestOnly checks that the test helpers stay out of the
 // library: jwttest depends on the standard library and the module's own
 // root and internal packages only, and no package of the library (the
