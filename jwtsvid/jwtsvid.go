@@ -17,7 +17,9 @@
 // before any key lookup or fetch. Then the trust domain's verifier applies
 // jwtverify's check order with these settings: the algorithms RS256,
 // RS384, RS512, ES256, ES384, ES512, PS256, PS384 and PS512 only (others
-// are algorithm); aud required and among Config.Audiences (missing_claim,
+// are algorithm; one of these that no key of the bundle supports, under
+// the token's kid or at all, is unknown_key, for a bundle file and a
+// bundle endpoint alike); aud required and among Config.Audiences (missing_claim,
 // audience); exp required (missing_claim); iss not checked (SVIDs need
 // none). Last, a typ header, when present, must be "JWT" or "JOSE" (type).
 package jwtsvid
@@ -25,6 +27,7 @@ package jwtsvid
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -153,7 +156,7 @@ func (v *Verifier) TrustDomains() []string {
 // Token is the caller's; its Claims.Subject is the verified SPIFFE ID.
 // ctx bounds only the key lookup.
 func (v *Verifier) Verify(ctx context.Context, token string) (*jwtverify.Token, error) {
-	id, err := unverifiedSubject(token, v.maxBytes)
+	id, header, err := unverifiedSubject(token, v.maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +165,23 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*jwtverify.Token, 
 		return nil, errUnknownDomain
 	}
 	tok, err := tv.Verify(ctx, token)
+	if err != nil && errors.Is(err, jwtverify.ErrAlgorithm) && slices.Contains(Algorithms(), headerAlg(header)) {
+		return nil, errNoKeyForAlg
+	}
 	return checkVerified(id.TrustDomain, tok, err)
+}
+
+// headerAlg returns the alg of a decoded header, "" when it has none that
+// is a string. It is read only to tell why a token was refused.
+func headerAlg(header []byte) string {
+	var alg string
+	_ = jsonx.Object(header, func(name, value []byte) error {
+		if string(name) == "alg" {
+			alg, _ = jsonx.String(value)
+		}
+		return nil
+	})
+	return alg
 }
 
 // checkVerified passes on the result of td's verifier after asserting
@@ -190,15 +209,21 @@ var (
 	errType           = jwtverify.Reject(jwtverify.ErrType, `typ of a JWT-SVID must be "JWT" or "JOSE" when present`)
 	errNoSub          = jwtverify.Reject(jwtverify.ErrMissingClaim, "sub is required in a JWT-SVID")
 	errSubType        = jwtverify.Reject(jwtverify.ErrMalformed, "claim sub has the wrong JSON type")
+	// errNoKeyForAlg replaces the algorithm class for an alg the JWT-SVID
+	// specification allows: the allowlist is the specification's, so such
+	// a refusal means that no key of the bundle supports the alg (under
+	// the token's kid, or at all), whether the bundle is a file or an
+	// endpoint.
+	errNoKeyForAlg = jwtverify.Reject(jwtverify.ErrUnknownKey, "no key of the trust domain's bundle verifies the token's alg under its kid")
 )
 
 // unverifiedSubject reads sub from a token's payload without verifying
 // anything, through the front end jwtverify's Verify uses, and parses it
-// as a SPIFFE ID.
-func unverifiedSubject(token string, maxBytes int) (spiffeid.ID, error) {
+// as a SPIFFE ID. It also returns the decoded header, unchecked.
+func unverifiedSubject(token string, maxBytes int) (spiffeid.ID, []byte, error) {
 	p, err := jws.Parse(token, maxBytes)
 	if err != nil {
-		return spiffeid.ID{}, err
+		return spiffeid.ID{}, nil, err
 	}
 	var sub string
 	found := false
@@ -212,16 +237,16 @@ func unverifiedSubject(token string, maxBytes int) (spiffeid.ID, error) {
 	})
 	switch {
 	case err != nil && jwtverify.Class(err) != "":
-		return spiffeid.ID{}, err
+		return spiffeid.ID{}, nil, err
 	case err != nil:
-		return spiffeid.ID{}, jwtverify.Reject(jwtverify.ErrMalformed, "payload: "+err.Error())
+		return spiffeid.ID{}, nil, jwtverify.Reject(jwtverify.ErrMalformed, "payload: "+err.Error())
 	case !found:
-		return spiffeid.ID{}, errNoSub
+		return spiffeid.ID{}, nil, errNoSub
 	}
 	id, err := spiffeid.Parse(sub)
 	if err != nil {
 		// err is one of spiffeid's fixed reasons; it holds no input.
-		return spiffeid.ID{}, jwtverify.Reject(jwtverify.ErrMalformed, "sub is not a SPIFFE ID: "+err.Error())
+		return spiffeid.ID{}, nil, jwtverify.Reject(jwtverify.ErrMalformed, "sub is not a SPIFFE ID: "+err.Error())
 	}
-	return id, nil
+	return id, p.Header, nil
 }

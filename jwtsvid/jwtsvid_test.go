@@ -144,6 +144,9 @@ func TestVerify(t *testing.T) {
 		{"expired", jwttest.Sign("ES256", keyA, kid("a1"), claims(func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() })), "expired", true},
 		{"typ not JWT or JOSE", jwttest.Sign("ES256", keyA, map[string]any{"kid": "a1", "typ": "at+jwt"}, claims(nil)), "type", true},
 
+		{"ES384, which no key of the bundle supports", jwttest.Sign("ES384", ks.P384, kid("a1"), claims(nil)), "unknown_key", false},
+		{"RS256 under the kid of an EC key", jwttest.Sign("RS256", ks.RSA1, kid("a1"), claims(nil)), "unknown_key", true},
+
 		{"HS256", jwttest.Sign("HS256", ks.HMAC, kid("a1"), claims(nil)), "algorithm", false},
 		{"EdDSA", jwttest.Sign("EdDSA", ks.Ed25519, kid("a1"), claims(nil)), "algorithm", false},
 		{"none", jwttest.Sign("none", nil, nil, claims(nil)), "algorithm", false},

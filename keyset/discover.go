@@ -90,7 +90,7 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 		return nil, fmt.Errorf("%w: discovery document's jwks_uri %q is not https (http only on the issuer's own origin, whatever AllowInsecureHTTP says)",
 			jwtverify.ErrInvalidConfig, quoted(jwksURI))
 	}
-	return newRemote(jwksURI, cfg)
+	return newRemote(jwksURI, cfg, false)
 }
 
 // quoted returns a URL-like value of a fetched document fit for an error:

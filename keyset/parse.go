@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/b64url"
@@ -325,9 +326,42 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 }
 
 // bundleMeta holds the SPIFFE members of a bundle; has* report presence.
+// The zero value is a bundle without them, as any JWKS is.
 type bundleMeta struct {
 	sequence, refreshHint       uint64
 	hasSequence, hasRefreshHint bool
+}
+
+// maxRefreshHint bounds the refresh hint, in seconds, that lifetime
+// converts (about 68 years), so the conversion cannot overflow; the
+// schedule clamps far lower (MaxRefresh).
+const maxRefreshHint = 1<<31 - 1
+
+// lifetime returns the freshness lifetime of a set with these members
+// whose response stated httpLife: the refresh hint when it is present and
+// positive (a zero hint is no hint), httpLife otherwise.
+func (m bundleMeta) lifetime(httpLife time.Duration) time.Duration {
+	if !m.hasRefreshHint || m.refreshHint == 0 {
+		return httpLife
+	}
+	return time.Duration(min(m.refreshHint, maxRefreshHint)) * time.Second
+}
+
+// supersededBy returns an error when a bundle with the members next may
+// not replace the one with m in use: its spiffe_sequence went backwards
+// (SPIFFE Trust Domain and Bundle §4.1.1: monotonically increasing), or is
+// absent after m had one, which is the same rollback with the evidence
+// removed.
+func (m bundleMeta) supersededBy(next bundleMeta) error {
+	switch {
+	case !m.hasSequence:
+		return nil
+	case !next.hasSequence:
+		return invalid("SPIFFE bundle has no spiffe_sequence; the bundle in use has %d: refused as a rollback", m.sequence)
+	case next.sequence < m.sequence:
+		return invalid("SPIFFE bundle spiffe_sequence went backwards, from %d to %d: refused as a rollback", m.sequence, next.sequence)
+	}
+	return nil
 }
 
 // parseSet parses a JWK Set, under the SPIFFE bundle rules when spiffe is

@@ -196,10 +196,12 @@ type Remote struct {
 	url   string       // as configured: the requests use it
 	shown string       // url without its secrets: events, logs and errors use it
 	cfg   RemoteConfig // defaults applied; read-only
-	get   getter
-	keys  *keyCache // parsed keys, consulted only while parsing a response
-	adm   admission
-	epoch time.Time // snapshot deadlines are offsets from it
+	// spiffe: the responses are SPIFFE bundles (NewSPIFFERemote).
+	spiffe bool
+	get    getter
+	keys   *keyCache // parsed keys, consulted only while parsing a response
+	adm    admission
+	epoch  time.Time // snapshot deadlines are offsets from it
 
 	snap atomic.Pointer[snapshot] // what lookups read; nil until the first successful fetch
 
@@ -278,11 +280,42 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
 	}
-	return newRemote(rawURL, cfg)
+	return newRemote(rawURL, cfg, false)
 }
 
-// newRemote is NewRemote for a URL already checked.
-func newRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
+// NewSPIFFERemote returns a Remote for the SPIFFE bundle endpoint at
+// rawURL (SPIFFE Trust Domain and Bundle §5, the https_web profile: TLS
+// authenticated by the Web PKI, or by cfg.RootCAs), for verifying the
+// JWT-SVIDs of the one trust domain the caller associates with rawURL. It
+// is a Remote as NewRemote makes one, with the same URL rules, requests,
+// admission of unknown kids and bounded staleness, and three differences:
+//
+//   - Each response is read as ParseSPIFFEBundle reads a bundle: keys with
+//     use "jwt-svid" or no use serve; "x509-svid" keys never do.
+//   - The freshness lifetime is the bundle's spiffe_refresh_hint, in
+//     seconds, when it is present and positive, instead of the response's
+//     Cache-Control or Expires; it is clamped by MinRefresh and MaxRefresh
+//     and scheduled as RemoteConfig.MinRefresh says. A 304 keeps the hint
+//     of the bundle it confirms.
+//   - spiffe_sequence never goes backwards: once a bundle with a sequence
+//     is in use, a bundle with a smaller one, or with none, is refused
+//     (the request fails, and the bundle in use serves on within
+//     MaxStale, then lookups fail closed). An equal sequence is accepted,
+//     whatever the keys: the bundle's contents, revocations included,
+//     take effect.
+//
+// Errors wrap jwtverify.ErrInvalidConfig. The caller owns the Remote and
+// closes it.
+func NewSPIFFERemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
+	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
+		return nil, err
+	}
+	return newRemote(rawURL, cfg, true)
+}
+
+// newRemote is NewRemote (or, with spiffe, NewSPIFFERemote) for a URL
+// already checked.
+func newRemote(rawURL string, cfg RemoteConfig, spiffe bool) (*Remote, error) {
 	bad := func(msg string) (*Remote, error) {
 		return nil, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
 	}
@@ -304,7 +337,7 @@ func newRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	case cfg.MaxResponseBytes < 0 || cfg.MaxKeys < 0 || cfg.MaxKeys > maxKeys || cfg.NegativeCacheSize < 0:
 		return bad(fmt.Sprintf("limits must be positive, MaxKeys at most %d", maxKeys))
 	}
-	r := &Remote{url: rawURL, shown: redact.URL(rawURL), cfg: cfg, epoch: time.Now()}
+	r := &Remote{url: rawURL, shown: redact.URL(rawURL), cfg: cfg, spiffe: spiffe, epoch: time.Now()}
 	client, err := clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
 	if err != nil {
 		return nil, err
@@ -563,7 +596,8 @@ func (r *Remote) run() (any, error) {
 
 // fetch makes one conditional GET and parses its answer into a snapshot
 // of the set and its validators (run sets the rest), with the freshness
-// lifetime the response stated.
+// lifetime the response stated: for a SPIFFE bundle, its refresh hint when
+// it has one.
 func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipped []error, err error) {
 	var prev validators
 	if cur != nil {
@@ -575,17 +609,21 @@ func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipp
 	}
 	next = &snapshot{valid: resp.valid}
 	if resp.notModified {
-		next.set = cur.set // prev had a validator: cur is not nil
-		return next, resp.lifetime, nil, nil
+		next.set, next.bundle = cur.set, cur.bundle // prev had a validator: cur is not nil
+		return next, next.bundle.lifetime(resp.lifetime), nil, nil
 	}
-	keys, skipped, err := parseJWKS(resp.body, r.cfg.MaxKeys, r.keys)
+	keys, skipped, meta, err := parseSet(resp.body, r.cfg.MaxKeys, r.keys, r.spiffe)
+	if err == nil && cur != nil {
+		err = cur.bundle.supersededBy(meta)
+	}
 	if err == nil {
 		next.set, err = newSet(keys)
 	}
 	if err != nil {
 		return nil, 0, skipped, err
 	}
-	return next, resp.lifetime, skipped, nil
+	next.bundle = meta
+	return next, meta.lifetime(resp.lifetime), skipped, nil
 }
 
 // Refresh fetches the set now (joining a request in flight), ignoring the

@@ -15,8 +15,11 @@ import "time"
 type snapshot struct {
 	set   *set
 	valid validators // sent with the next request
-	gen   uint64     // changes with every 200 or 304 (Remote.Generation)
-	seq   uint64     // the request that fetched it (refreshState.started then)
+	// bundle holds the SPIFFE members of the set in use: zero but for a
+	// Remote of NewSPIFFERemote.
+	bundle bundleMeta
+	gen    uint64 // changes with every 200 or 304 (Remote.Generation)
+	seq    uint64 // the request that fetched it (refreshState.started then)
 	// started is refreshState.started when this copy was stored: a
 	// request with a larger seq was sent after this copy was stored, and so
 	// after any lookup that loaded it began.

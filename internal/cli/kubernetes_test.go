@@ -223,8 +223,8 @@ func TestKubernetesServiceAccountToken(t *testing.T) {
 		"bearer file empty":       {[]string{"--jwks", k.srv.URL + "/openid/v1/jwks", "--ca-file", ca, "--fetch-bearer-file", empty}, empty},
 		"--ca-file not PEM":       {[]string{"--oidc-issuer", k.srv.URL, "--ca-file", notPEM, "--fetch-bearer-file", tokFile}, "no PEM certificate"},
 		"--ca-file missing":       {[]string{"--oidc-issuer", k.srv.URL, "--ca-file", filepath.Join(dir, "absent.pem")}, "absent.pem"},
-		"--ca-file with --key":    {[]string{"--key", ca, "--ca-file", ca}, "apply to --jwks URL and --oidc-issuer"},
-		"--fetch-bearer with key": {[]string{"--key", ca, "--fetch-bearer-file", tokFile}, "apply to --jwks URL and --oidc-issuer"},
+		"--ca-file with --key":    {[]string{"--key", ca, "--ca-file", ca}, "apply to --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches only"},
+		"--fetch-bearer with key": {[]string{"--key", ca, "--fetch-bearer-file", tokFile}, "apply to --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches only"},
 	} {
 		r := do(append(append(tc.args, "--audience", aud), token)...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
@@ -292,7 +292,7 @@ func TestProxyKubernetes(t *testing.T) {
 	if err := os.WriteFile(tokFile, []byte(saSecret1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pf.remote.Refresh(context.Background())
+	pf.remotes[0].Refresh(context.Background())
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/internal/metrics"
 	"github.com/jwtverify/jwtverify/internal/redact"
+	"github.com/jwtverify/jwtverify/internal/spiffeid"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
 )
@@ -31,7 +32,7 @@ import (
 type proxyFlags struct {
 	verifyFlags
 	listen, upstream, metricsListen, claimsHeader string
-	requireScopes                                 list
+	requireScopes, requireSPIFFEIDs               list
 	stripAuthorization, allowWebSocket            bool
 	timeouts                                      timeouts
 	// transport carries requests upstream; nil: http.DefaultTransport.
@@ -118,6 +119,7 @@ func (f *proxyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "", "address to serve on, e.g. :8080 (required)")
 	fs.StringVar(&f.upstream, "upstream", "", "URL of the service behind the proxy (required)")
 	fs.Var(&f.requireScopes, "require-scope", "scope every request needs (repeatable: all of them)")
+	fs.Var(&f.requireSPIFFEIDs, "require-spiffe-id", "SPIFFE ID the token's sub must be: an ID, or ID/* for every ID under it (repeatable: any of them); others get 403")
 	fs.StringVar(&f.claimsHeader, "claims-header", "X-Jwt-Claims", "header carrying the verified claims upstream (base64url JSON)")
 	fs.BoolVar(&f.stripAuthorization, "strip-authorization", false, "do not pass the Authorization header upstream")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics")
@@ -171,18 +173,24 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(f.issuers) == 0 && f.oidcIssuer == "" {
+	if len(f.issuers) == 0 && f.oidcIssuer == "" && len(f.spiffeBundles) == 0 {
 		logger.Warn("no --issuer: tokens of any issuer that the keys verify are accepted")
 	}
 	if len(f.audiences) == 0 {
 		logger.Warn("no --audience: tokens for any audience are accepted")
 	}
-	closeFn := func() {}
-	if r := f.remote; r != nil {
-		closeFn = func() { r.Close() }
-		reg.GaugeFunc("jwtverify_jwks_age_seconds", "Age of the key set in use (since its last 200 or 304).", func() (float64, bool) {
-			age, ok := r.Age()
-			return age.Seconds(), ok
+	closeFn := f.closeRemotes
+	if remotes := f.remotes; len(remotes) > 0 {
+		reg.GaugeFunc("jwtverify_jwks_age_seconds", "Age of the oldest key set in use (since its last 200 or 304).", func() (float64, bool) {
+			var oldest time.Duration
+			for _, r := range remotes {
+				age, ok := r.Age()
+				if !ok {
+					return 0, false
+				}
+				oldest = max(oldest, age)
+			}
+			return oldest.Seconds(), true
 		})
 	}
 	opts := middleware.Options{
@@ -199,8 +207,9 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 			}
 		},
 	}
-	if len(f.requireScopes) > 0 {
-		opts.Policy = access.Scopes(f.requireScopes...)
+	if opts.Policy, err = f.policy(); err != nil {
+		closeFn()
+		return nil, err
 	}
 	mw, err := middleware.New(v, opts)
 	if err != nil {
@@ -271,6 +280,27 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		forward.ServeHTTP(w, r)
 	})
 	return &proxy{handler: h, metrics: reg.Handler(), timeouts: f.timeouts, errorLog: errorLog, close: closeFn}, nil
+}
+
+// policy returns the access policy of --require-scope and
+// --require-spiffe-id (all scopes, and any of the IDs), or nil for none.
+func (f *proxyFlags) policy() (access.Policy, error) {
+	var all []access.Policy
+	if len(f.requireScopes) > 0 {
+		all = append(all, access.Scopes(f.requireScopes...))
+	}
+	if len(f.requireSPIFFEIDs) > 0 {
+		for _, p := range f.requireSPIFFEIDs {
+			if _, err := spiffeid.ParsePattern(p); err != nil {
+				return nil, fmt.Errorf("--require-spiffe-id %q: %v", p, err)
+			}
+		}
+		all = append(all, access.SPIFFEID(f.requireSPIFFEIDs...))
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return access.AllOf(all...), nil
 }
 
 // upgradeOf reports whether r asks to switch protocols at all (an Upgrade

@@ -17,7 +17,9 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/redact"
+	"github.com/jwtverify/jwtverify/jwtsvid"
 	"github.com/jwtverify/jwtverify/keyset"
+	"github.com/jwtverify/jwtverify/middleware"
 )
 
 // Limits of the command's inputs.
@@ -36,8 +38,9 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 type verifyFlags struct {
 	jwks, key, secretFile string
 	oidcIssuer            string
-	remoteCfg             keyset.RemoteConfig // for --jwks URL and --oidc-issuer
-	remote                *keyset.Remote      // set by keySource when remote
+	remoteCfg             keyset.RemoteConfig // for --jwks URL, --oidc-issuer and bundle endpoints
+	remotes               []*keyset.Remote    // the remote key sets in use, set by verifier
+	spiffeBundles         list                // TD=SOURCE
 	issuers, audiences    list
 	algs                  list
 	types                 list
@@ -53,8 +56,9 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
 	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
 	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID issuer URL: keys from its discovery document; it becomes the required iss unless --issuer is given")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA bundle TLS trusts, instead of the system roots, for --jwks URL and --oidc-issuer fetches")
-	fs.StringVar(&f.bearerFile, "fetch-bearer-file", "", "file whose content (trimmed) --jwks URL and --oidc-issuer fetches send as \"Authorization: Bearer\", read on each fetch")
+	fs.Var(&f.spiffeBundles, "spiffe-bundle", "TD=SOURCE: verify JWT-SVIDs of trust domain TD (e.g. example.org) with the SPIFFE bundle SOURCE, a file or a bundle endpoint's https URL (repeatable: one per trust domain); used instead of the other key flags, with --audience and without --issuer")
+	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA bundle TLS trusts, instead of the system roots, for --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches")
+	fs.StringVar(&f.bearerFile, "fetch-bearer-file", "", "file whose content (trimmed) --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches send as \"Authorization: Bearer\", read on each fetch")
 	fs.Var(&f.issuers, "issuer", "required iss (repeatable: any of them); none: iss not checked")
 	fs.Var(&f.audiences, "audience", "required aud (repeatable: any of them); none: aud not checked")
 	fs.Var(&f.algs, "alg", "allowed algorithm (repeatable); default: derived from the keys")
@@ -133,11 +137,23 @@ func usageErr(stderr io.Writer, msg string) int {
 	return ExitUsage
 }
 
-// verifier builds the verifier the flags describe.
-func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
+// verifier builds the verifier the flags describe: a JWT-SVID verifier
+// with --spiffe-bundle, a jwtverify.Verifier otherwise.
+func (f *verifyFlags) verifier() (middleware.Verifier, error) {
 	b, err := newBackend(f.backend)
 	if err != nil {
 		return nil, err
+	}
+	var now func() time.Time
+	if f.now != "" {
+		t, err := parseTime(f.now)
+		if err != nil {
+			return nil, err
+		}
+		now = func() time.Time { return t }
+	}
+	if len(f.spiffeBundles) > 0 {
+		return f.svidVerifier(b, now)
 	}
 	keys, err := f.keySource()
 	if err != nil {
@@ -147,7 +163,7 @@ func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
 	if len(issuers) == 0 && f.oidcIssuer != "" {
 		issuers = []string{f.oidcIssuer}
 	}
-	cfg := jwtverify.Config{
+	return jwtverify.New(b, jwtverify.Config{
 		Keys:              keys,
 		Algorithms:        f.algs,
 		Issuers:           issuers,
@@ -156,66 +172,143 @@ func (f *verifyFlags) verifier() (*jwtverify.Verifier, error) {
 		SkipAudienceCheck: len(f.audiences) == 0,
 		Types:             f.types,
 		Leeway:            f.leeway,
-	}
-	if f.now != "" {
-		t, err := parseTime(f.now)
+		Now:               now,
+	})
+}
+
+// svidVerifier builds the JWT-SVID verifier of the --spiffe-bundle flags:
+// one bundle per trust domain, from a file (keyset.ParseSPIFFEBundle) or
+// a bundle endpoint (keyset.NewSPIFFERemote, fetched once now). The flags
+// that do not apply to JWT-SVIDs are refused rather than ignored.
+func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (_ middleware.Verifier, err error) {
+	defer func() {
 		if err != nil {
-			return nil, err
+			f.closeRemotes() // those fetched before the error
 		}
-		cfg.Now = func() time.Time { return t }
+	}()
+	switch {
+	case f.jwks != "" || f.key != "" || f.secretFile != "" || f.oidcIssuer != "":
+		return nil, errors.New("--spiffe-bundle is used instead of --jwks, --key, --secret-file and --oidc-issuer")
+	case len(f.issuers) > 0:
+		return nil, errors.New("--issuer does not apply to --spiffe-bundle: a JWT-SVID's sub names its trust domain, and it needs no iss")
+	case len(f.algs) > 0 || len(f.types) > 0:
+		return nil, errors.New("--alg and --type do not apply to --spiffe-bundle: JWT-SVIDs allow RS, ES and PS algorithms and typ JWT or JOSE")
+	case len(f.audiences) == 0:
+		return nil, errors.New("--spiffe-bundle needs --audience: a JWT-SVID's aud is required")
 	}
-	return jwtverify.New(b, cfg)
+	bundles := make(map[string]jwtverify.KeySource, len(f.spiffeBundles))
+	anyRemote := false
+	for _, arg := range f.spiffeBundles {
+		td, source, ok := strings.Cut(arg, "=")
+		if !ok || td == "" || source == "" {
+			return nil, fmt.Errorf("--spiffe-bundle %s is not TD=SOURCE", redact.URL(arg))
+		}
+		if _, dup := bundles[td]; dup {
+			return nil, fmt.Errorf("--spiffe-bundle: trust domain %s is given twice", td)
+		}
+		if strings.Contains(source, "://") {
+			r, err := f.fetchRemote(source, keyset.NewSPIFFERemote)
+			if err != nil {
+				return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
+			}
+			bundles[td], anyRemote = r, true
+			continue
+		}
+		data, err := readFile(source)
+		if err != nil {
+			return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
+		}
+		keys, _, err := keyset.ParseSPIFFEBundle(data)
+		if err != nil {
+			return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
+		}
+		if bundles[td], err = keyset.NewStatic(keys...); err != nil {
+			return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
+		}
+	}
+	if !anyRemote && (f.caFile != "" || f.bearerFile != "") {
+		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --spiffe-bundle URLs only")
+	}
+	return jwtsvid.New(b, jwtsvid.Config{Bundles: bundles, Audiences: f.audiences, Leeway: f.leeway, Now: now})
+}
+
+// fetchRemote returns the Remote that newRemote makes for rawURL with the
+// flags' remote configuration (--ca-file, --fetch-bearer-file), fetched
+// once now so that an unreachable endpoint is a configuration error. The
+// Remote is added to f.remotes. No error shows the URL's userinfo or
+// query, nor the bearer token.
+func (f *verifyFlags) fetchRemote(rawURL string, newRemote func(string, keyset.RemoteConfig) (*keyset.Remote, error)) (*keyset.Remote, error) {
+	if err := f.remoteTLS(); err != nil {
+		return nil, err
+	}
+	r, err := newRemote(rawURL, f.remoteCfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	if err := r.Refresh(ctx); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("fetching %s: %v", r.URL(), err) // URL and err are redacted
+	}
+	f.remotes = append(f.remotes, r)
+	return r, nil
+}
+
+// remoteTLS applies --ca-file and --fetch-bearer-file to f.remoteCfg, once.
+func (f *verifyFlags) remoteTLS() error {
+	if f.caFile != "" && f.remoteCfg.RootCAs == nil {
+		data, err := readFile(f.caFile)
+		if err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(data) {
+			return fmt.Errorf("--ca-file %s holds no PEM certificate", f.caFile)
+		}
+		f.remoteCfg.RootCAs = roots
+	}
+	f.remoteCfg.BearerTokenFile = f.bearerFile // read by every fetch, never shown
+	return nil
+}
+
+// closeRemotes closes the remote key sets in use.
+func (f *verifyFlags) closeRemotes() {
+	for _, r := range f.remotes {
+		r.Close()
+	}
+	f.remotes = nil
 }
 
 // keySource returns the keys the flags name: a remote key set (--jwks URL
-// or --oidc-issuer), fetched once now so that an unreachable endpoint is a
-// configuration error, or a static set of the files' keys. --ca-file and
-// --fetch-bearer-file configure the remote fetches and are refused
-// without them. A --jwks value with "://" is a URL, whatever its scheme
-// (keyset refuses all but http and https), so that its userinfo and query
-// are never shown, not even in a file-not-found message. No error shows
-// them, nor the bearer token.
+// or --oidc-issuer), fetched once now, or a static set of the files'
+// keys. --ca-file and --fetch-bearer-file configure the remote fetches
+// and are refused without them. A --jwks value with "://" is a URL,
+// whatever its scheme (keyset refuses all but http and https), so that
+// its userinfo and query are never shown, not even in a file-not-found
+// message.
 func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 	remoteJWKS := strings.Contains(f.jwks, "://")
 	if remoteJWKS || f.oidcIssuer != "" {
 		if (remoteJWKS && f.oidcIssuer != "") || f.key != "" || f.secretFile != "" {
 			return nil, errors.New("--jwks URL and --oidc-issuer are used alone, without other key flags")
 		}
-		if f.caFile != "" {
-			data, err := readFile(f.caFile)
+		if f.oidcIssuer == "" {
+			return f.fetchRemote(f.jwks, keyset.NewRemote)
+		}
+		r, err := f.fetchRemote(f.oidcIssuer, func(issuer string, cfg keyset.RemoteConfig) (*keyset.Remote, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+			defer cancel()
+			r, err := keyset.Discover(ctx, issuer, cfg)
 			if err != nil {
-				return nil, fmt.Errorf("--ca-file: %w", err)
+				return nil, fmt.Errorf("--oidc-issuer %s: %w", redact.URL(issuer), err)
 			}
-			roots := x509.NewCertPool()
-			if !roots.AppendCertsFromPEM(data) {
-				return nil, fmt.Errorf("--ca-file %s holds no PEM certificate", f.caFile)
-			}
-			f.remoteCfg.RootCAs = roots
-		}
-		f.remoteCfg.BearerTokenFile = f.bearerFile // read by every fetch, never shown
-		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-		defer cancel()
-		var r *keyset.Remote
-		var err error
-		if f.oidcIssuer != "" {
-			if r, err = keyset.Discover(ctx, f.oidcIssuer, f.remoteCfg); err != nil {
-				err = fmt.Errorf("--oidc-issuer %s: %w", redact.URL(f.oidcIssuer), err)
-			}
-		} else {
-			r, err = keyset.NewRemote(f.jwks, f.remoteCfg)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := r.Refresh(ctx); err != nil {
-			r.Close()
-			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err) // URL and err are redacted
-		}
-		f.remote = r
-		return r, nil
+			return r, nil
+		})
+		return r, err
 	}
 	if f.caFile != "" || f.bearerFile != "" {
-		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --jwks URL and --oidc-issuer fetches only")
+		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches only")
 	}
 	keys, err := f.loadKeys()
 	if err != nil {
@@ -236,7 +329,7 @@ func parseTime(s string) (time.Time, error) {
 
 func (f *verifyFlags) loadKeys() ([]jwtverify.Key, error) {
 	if f.jwks == "" && f.key == "" && f.secretFile == "" {
-		return nil, errors.New("no keys: give --jwks, --oidc-issuer, --key or --secret-file")
+		return nil, errors.New("no keys: give --jwks, --oidc-issuer, --key, --secret-file or --spiffe-bundle")
 	}
 	var keys []jwtverify.Key
 	if f.jwks != "" {
