@@ -291,6 +291,13 @@ type Lookup struct {
 	// hold should fetch for an unknown kid only when MayFetch is set, so
 	// junk tokens cost a map miss, never a request.
 	MayFetch bool
+	// Issuer is the token's iss, not yet authenticated, when KID is not ""
+	// and the payload decoded; "" otherwise (the payload of a token
+	// without kid is decoded after the signature). A source whose keys are
+	// bound to an issuer (a JWK's issuer member, as keyset.Remote honours
+	// it) serves such a key only for a matching Issuer; the signature then
+	// authenticates the iss the key was chosen for.
+	Issuer string
 }
 
 // KeySource supplies verification keys. keyset.Static and keyset.Remote

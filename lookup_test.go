@@ -44,7 +44,8 @@ func (r *recorder) take() []jwtverify.Lookup {
 // payload is plausible: one strict JSON object, iss configured, exp
 // present (unless AllowMissingExpiry) and not past beyond leeway. A
 // payload the claims checks would refuse for another claim is judged on
-// iss and exp alone, as before the contract had one method.
+// iss and exp alone, as before the contract had one method. Issuer is the
+// token's iss when it has a kid and its claims decode.
 func TestLookup(t *testing.T) {
 	f := fixture(t)
 	now := backendtest.Now
@@ -113,7 +114,16 @@ func TestLookup(t *testing.T) {
 		case "no kid":
 			wantKid = ""
 		}
-		if want := (jwtverify.Lookup{KID: wantKid, Alg: "ES256", MayFetch: tt.mayFetch}); got[0] != want {
+		// Issuer is the token's iss when it has a kid and its claims
+		// decoded; "" otherwise.
+		wantIss := ""
+		switch tt.name {
+		case "plausible", "known kid, plausible", "expired", "exp exactly now", "expired within leeway", "no exp", "no exp, allowed":
+			wantIss = backendtest.Issuer
+		case "other issuer":
+			wantIss = "https://evil.example"
+		}
+		if want := (jwtverify.Lookup{KID: wantKid, Alg: "ES256", MayFetch: tt.mayFetch, Issuer: wantIss}); got[0] != want {
 			t.Errorf("%s: Lookup = %+v, want %+v", tt.name, got[0], want)
 		}
 	}

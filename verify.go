@@ -50,6 +50,9 @@ func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	if decoded {
 		has, claimsErr = c.decodeClaims(&p, tok)
 		l.MayFetch = c.mayFetch(&p, &tok.Claims, has, claimsErr)
+		if claimsErr == nil {
+			l.Issuer = tok.Claims.Issuer
+		}
 	}
 	key, err := c.keys.Key(ctx, l)
 	if err != nil {

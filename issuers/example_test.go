@@ -118,3 +118,42 @@ func ExampleTenants() {
 	// rejected: issuer
 	// tenants held: 2
 }
+
+// A Template for a multi-tenant issuer shaped like Microsoft Entra's
+// organizations endpoint: the tid claim fills the issuer template, iss
+// must be the result, and only the listed tenants are accepted. (A real
+// deployment gets Keys from keyset.Discover of
+// https://login.microsoftonline.com/organizations/v2.0; a fake issuer on
+// loopback stands in for it here.)
+func ExampleNewTemplate() {
+	is := jwttest.NewIssuer("ES256")
+	defer is.Close()
+	keys, err := keyset.NewRemote(is.URL+"/jwks", keyset.RemoteConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer keys.Close()
+	const template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	v, err := issuers.NewTemplate(golangjwt.Backend{}, issuers.TemplateConfig{
+		Issuer:  template,
+		Tenants: []string{"72f988bf-86f1-41af-91ab-2d7cd011db47"},
+		Config:  jwtverify.Config{Keys: keys, Audiences: []string{"api"}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	token := func(tid, iss string) string {
+		return is.Sign(nil, map[string]any{"iss": iss, "tid": tid, "aud": "api", "exp": time.Now().Add(time.Hour).Unix()})
+	}
+	ctx := context.Background()
+	tok, err := v.Verify(ctx, token("72f988bf-86f1-41af-91ab-2d7cd011db47", "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"))
+	fmt.Println(tok.Claims.Issuer, err)
+	_, err = v.Verify(ctx, token("72f988bf-86f1-41af-91ab-2d7cd011db47", "https://login.microsoftonline.com/another-tenant/v2.0"))
+	fmt.Println(err)
+	_, err = v.Verify(ctx, token("another-tenant", "https://login.microsoftonline.com/another-tenant/v2.0"))
+	fmt.Println(err)
+	// Output:
+	// https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0 <nil>
+	// issuer: iss is not the issuer template filled with the token's tenant
+	// issuer: tenant is not accepted
+}

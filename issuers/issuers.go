@@ -1,6 +1,9 @@
 // Package issuers verifies tokens from several issuers, each with its own
 // key set and policy: Router for a fixed list, Tenants for many issuers
-// (one per tenant) created on demand and held in a bounded LRU.
+// (one per tenant) created on demand and held in a bounded LRU, and
+// Template for one multi-tenant issuer whose issuer is a template filled
+// by a tenant claim (Microsoft Entra's organizations and common
+// endpoints), with one key set for every tenant.
 //
 // Both read the token's unverified iss only to choose the verifier; that
 // verifier then checks everything, iss included, after the signature. A key

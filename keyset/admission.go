@@ -108,8 +108,8 @@ func (r *Remote) unknownKID(ctx context.Context, l jwtverify.Lookup, s *snapshot
 			}
 			return k, err
 		}
-		k, err = latest.set.lookup(l.KID, l.Alg)
-		if err == nil || !errors.Is(err, jwtverify.ErrUnknownKey) || ferr != nil {
+		k, err = latest.set.lookup(l)
+		if err == nil || err == errBoundElsewhere || !errors.Is(err, jwtverify.ErrUnknownKey) || ferr != nil {
 			return k, err
 		}
 		if latest.seq > seen {

@@ -9,6 +9,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/redact"
+	"github.com/jwtverify/jwtverify/internal/tenantiss"
 )
 
 // maxDiscoveryBytes bounds an OpenID configuration document.
@@ -20,7 +21,11 @@ const maxQuotedBytes = 256
 // Discover returns a Remote for the JWKS of an OpenID Provider: it fetches
 // issuer + "/.well-known/openid-configuration" (OpenID Connect Discovery
 // 1.0 §4), checks that the document's issuer equals issuer exactly, and
-// uses its jwks_uri. cfg configures the request and the Remote.
+// uses its jwks_uri. cfg configures the request and the Remote. The
+// document's issuer may instead be a multi-tenant template that issuer
+// fills, as Microsoft Entra's organizations and common documents name
+// https://login.microsoftonline.com/{tenantid}/v2.0: the tokens' issuers
+// are then checked by issuers.NewTemplate, not here.
 //
 // issuer must be https, or http to a loopback host (any host with
 // cfg.AllowInsecureHTTP), without query or fragment. The jwks_uri, learned
@@ -77,7 +82,7 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: discovery document is not a strict JSON object: %v", jwtverify.ErrKeysUnavailable, err)
-	case docIssuer != issuer:
+	case docIssuer != issuer && !templateOf(docIssuer, issuer):
 		return nil, fmt.Errorf("%w: discovery document names another issuer (%q)", jwtverify.ErrInvalidConfig, quoted(docIssuer))
 	case jwksURI == "":
 		return nil, fmt.Errorf("%w: discovery document has no jwks_uri", jwtverify.ErrInvalidConfig)
@@ -91,6 +96,16 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 			jwtverify.ErrInvalidConfig, quoted(jwksURI))
 	}
 	return newRemote(jwksURI, cfg, false)
+}
+
+// templateOf reports whether a discovery document's issuer is a
+// multi-tenant template that the requested issuer fills: Microsoft Entra's
+// https://login.microsoftonline.com/organizations/v2.0 (and common) name
+// https://login.microsoftonline.com/{tenantid}/v2.0. Everything but the
+// placeholder, one segment of the request, must then be equal.
+func templateOf(docIssuer, issuer string) bool {
+	_, ok := tenantiss.Match(docIssuer, issuer)
+	return ok
 }
 
 // quoted returns a URL-like value of a fetched document fit for an error:

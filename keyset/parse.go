@@ -117,6 +117,7 @@ func newPublic(id, alg string, pub any) (jwtverify.Key, error) {
 type jwk struct {
 	kty, kid, use, alg, crv string
 	n, e, x, y              string
+	issuer                  string // Entra's key-level issuer member
 	keyOps                  []string
 	hasKeyOps, private      bool
 	spiffe                  bool // SPIFFE bundle rules for use; set before parse
@@ -161,6 +162,8 @@ func (j *jwk) member(name, value []byte) error {
 		dst = &j.x
 	case "y":
 		dst = &j.y
+	case "issuer":
+		dst = &j.issuer
 	case "d", "p", "q", "dp", "dq", "qi", "oth", "k":
 		j.private = true
 		return nil
@@ -325,11 +328,14 @@ func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipp
 	return keys, skipped, err
 }
 
-// bundleMeta holds the SPIFFE members of a bundle; has* report presence.
-// The zero value is a bundle without them, as any JWKS is.
-type bundleMeta struct {
+// setMeta is what a set holds besides its keys: the SPIFFE members of a
+// bundle (has* report presence; a JWKS has none), and the issuer each key
+// with an issuer member is bound to. The zero value is a set without
+// either.
+type setMeta struct {
 	sequence, refreshHint       uint64
 	hasSequence, hasRefreshHint bool
+	bound                       map[jwtverify.Key]string
 }
 
 // maxRefreshHint bounds the refresh hint, in seconds, that lifetime
@@ -340,7 +346,7 @@ const maxRefreshHint = 1<<31 - 1
 // lifetime returns the freshness lifetime of a set with these members
 // whose response stated httpLife: the refresh hint when it is present and
 // positive (a zero hint is no hint), httpLife otherwise.
-func (m bundleMeta) lifetime(httpLife time.Duration) time.Duration {
+func (m setMeta) lifetime(httpLife time.Duration) time.Duration {
 	if !m.hasRefreshHint || m.refreshHint == 0 {
 		return httpLife
 	}
@@ -352,7 +358,7 @@ func (m bundleMeta) lifetime(httpLife time.Duration) time.Duration {
 // (SPIFFE Trust Domain and Bundle §4.1.1: monotonically increasing), or is
 // absent after m had one, which is the same rollback with the evidence
 // removed.
-func (m bundleMeta) supersededBy(next bundleMeta) error {
+func (m setMeta) supersededBy(next setMeta) error {
 	switch {
 	case !m.hasSequence:
 		return nil
@@ -366,7 +372,7 @@ func (m bundleMeta) supersededBy(next bundleMeta) error {
 
 // parseSet parses a JWK Set, under the SPIFFE bundle rules when spiffe is
 // set (the use rule of jwk.key, and the top-level SPIFFE members).
-func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverify.Key, skipped []error, meta bundleMeta, err error) {
+func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverify.Key, skipped []error, meta setMeta, err error) {
 	var raw [][]byte
 	hasKeys := false
 	err = jsonx.Object(data, func(name, value []byte) error {
@@ -398,15 +404,16 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 	})
 	switch {
 	case err != nil && errors.Is(err, ErrInvalidKey):
-		return nil, nil, bundleMeta{}, err
+		return nil, nil, setMeta{}, err
 	case err != nil:
-		return nil, nil, bundleMeta{}, invalid("JWKS is not a strict JSON object: %v", err)
+		return nil, nil, setMeta{}, invalid("JWKS is not a strict JSON object: %v", err)
 	case !hasKeys:
-		return nil, nil, bundleMeta{}, invalid("JWKS has no keys member")
+		return nil, nil, setMeta{}, invalid("JWKS has no keys member")
 	}
 	type entry struct {
-		key   jwtverify.Key
-		label string // names the key in a skip reason
+		key    jwtverify.Key
+		issuer string // the JWK's issuer member
+		label  string // names the key in a skip reason
 	}
 	var entries []entry
 	ids := make(map[string]int) // kid -> index in entries, or -1 once ambiguous
@@ -420,7 +427,7 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 		}
 		if id := k.ID(); id != "" {
 			if at, dup := ids[id]; dup {
-				if at >= 0 && sameKey(entries[at].key, k) {
+				if at >= 0 && sameKey(entries[at].key, k) && entries[at].issuer == j.issuer {
 					continue
 				}
 				if at >= 0 {
@@ -434,18 +441,25 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 			}
 			ids[id] = len(entries)
 		}
-		entries = append(entries, entry{k, label})
+		entries = append(entries, entry{k, j.issuer, label})
 	}
 	for _, e := range entries {
-		if e.key != (jwtverify.Key{}) {
-			keys = append(keys, e.key)
+		if e.key == (jwtverify.Key{}) {
+			continue
+		}
+		keys = append(keys, e.key)
+		if e.issuer != "" {
+			if meta.bound == nil {
+				meta.bound = make(map[jwtverify.Key]string)
+			}
+			meta.bound[e.key] = e.issuer
 		}
 	}
 	switch {
 	case len(keys) > 0:
 		return keys, skipped, meta, nil
 	case len(skipped) == 0:
-		return nil, nil, bundleMeta{}, invalid("JWKS has no usable key: its keys array is empty")
+		return nil, nil, setMeta{}, invalid("JWKS has no usable key: its keys array is empty")
 	}
 	const shown = 8
 	var why strings.Builder
@@ -458,7 +472,7 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 	if len(skipped) > shown {
 		fmt.Fprintf(&why, "; and %d more", len(skipped)-shown)
 	}
-	return nil, skipped, bundleMeta{}, invalid("JWKS has no usable key: %s", why.String())
+	return nil, skipped, setMeta{}, invalid("JWKS has no usable key: %s", why.String())
 }
 
 // bundleInt reads a SPIFFE bundle member that must be a non-negative

@@ -276,6 +276,15 @@ var _ jwtverify.KeySource = (*Remote)(nil)
 // shows them (see URL). It does no I/O: the first lookup fetches. Errors
 // wrap jwtverify.ErrInvalidConfig. The caller owns the Remote and closes
 // it.
+//
+// A key of the set with an issuer member (Microsoft Entra publishes one
+// on each key of its multi-tenant key set) is bound to that issuer: it
+// serves a lookup only when Lookup.Issuer, the token's iss, equals it or,
+// for a template such as "https://login.microsoftonline.com/{tenantid}/v2.0",
+// fills it with a tenant of 1 to 64 bytes of A-Z a-z 0-9 . - _. A token
+// that names a key bound to another issuer, or that has no kid (its
+// Lookup has no Issuer), is jwtverify.ErrUnknownKey and causes no
+// refresh. Keys that ParseJWKS returns carry no binding.
 func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
@@ -420,8 +429,8 @@ func (r *Remote) Key(ctx context.Context, l jwtverify.Lookup) (jwtverify.Key, er
 			return jwtverify.Key{}, err
 		}
 	}
-	k, err := s.set.lookup(l.KID, l.Alg)
-	if err == nil || l.KID == "" || !errors.Is(err, jwtverify.ErrUnknownKey) {
+	k, err := s.set.lookup(l)
+	if err == nil || l.KID == "" || err == errBoundElsewhere || !errors.Is(err, jwtverify.ErrUnknownKey) {
 		return k, err
 	}
 	return r.unknownKID(ctx, l, s, seen, k, err)
@@ -617,7 +626,7 @@ func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipp
 		err = cur.bundle.supersededBy(meta)
 	}
 	if err == nil {
-		next.set, err = newSet(keys)
+		next.set, err = newSet(keys, meta.bound)
 	}
 	if err != nil {
 		return nil, 0, skipped, err

@@ -17,7 +17,7 @@ type snapshot struct {
 	valid validators // sent with the next request
 	// bundle holds the SPIFFE members of the set in use: zero but for a
 	// Remote of NewSPIFFERemote.
-	bundle bundleMeta
+	bundle setMeta
 	gen    uint64 // changes with every 200 or 304 (Remote.Generation)
 	seq    uint64 // the request that fetched it (refreshState.started then)
 	// started is refreshState.started when this copy was stored: a

@@ -16,6 +16,7 @@ import (
 	"fmt"
 
 	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/internal/tenantiss"
 )
 
 // Static is a fixed set of keys. Make one with [NewStatic]; the zero
@@ -43,7 +44,7 @@ func NewStatic(keys ...jwtverify.Key) (*Static, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", jwtverify.ErrInvalidConfig)
 	}
-	s, err := newSet(keys)
+	s, err := newSet(keys, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", jwtverify.ErrInvalidConfig, err)
 	}
@@ -58,7 +59,7 @@ func (s *Static) Algorithms() []string { return append([]string(nil), s.set.algs
 // Static never fetches, so it ignores l.MayFetch; it never blocks and
 // ignores ctx.
 func (s *Static) Key(_ context.Context, l jwtverify.Lookup) (jwtverify.Key, error) {
-	return s.set.lookup(l.KID, l.Alg)
+	return s.set.lookup(l)
 }
 
 // set is an immutable, indexed collection of keys.
@@ -67,10 +68,15 @@ type set struct {
 	byAlg map[string][]jwtverify.Key // every key that supports the alg
 	algs  []string
 	n     int
+	// bound maps each key bound to an issuer (a JWK issuer member, in a
+	// Remote's set) to that issuer, or issuer template; nil when none is.
+	bound map[jwtverify.Key]string
 }
 
-func newSet(keys []jwtverify.Key) (*set, error) {
-	s := &set{byID: make(map[string]jwtverify.Key), byAlg: make(map[string][]jwtverify.Key), n: len(keys)}
+// newSet indexes keys; bound (which may be nil) binds some of them to
+// issuers and is kept, not copied.
+func newSet(keys []jwtverify.Key, bound map[jwtverify.Key]string) (*set, error) {
+	s := &set{byID: make(map[string]jwtverify.Key), byAlg: make(map[string][]jwtverify.Key), n: len(keys), bound: bound}
 	for i, k := range keys {
 		algs := k.Algorithms()
 		if len(algs) == 0 {
@@ -92,8 +98,35 @@ func newSet(keys []jwtverify.Key) (*set, error) {
 	return s, nil
 }
 
-// lookup applies the selection rules documented on Static.
-func (s *set) lookup(kid, alg string) (jwtverify.Key, error) {
+// lookup applies the selection rules documented on Static, then the
+// issuer binding documented on NewRemote.
+func (s *set) lookup(l jwtverify.Lookup) (jwtverify.Key, error) {
+	k, err := s.selectKey(l.KID, l.Alg)
+	if err == nil && s.bound != nil {
+		if iss, ok := s.bound[k]; ok && !issuerMatches(iss, l.Issuer) {
+			return jwtverify.Key{}, errBoundElsewhere
+		}
+	}
+	return k, err
+}
+
+// issuerMatches reports whether a token of iss may use a key bound to
+// bound: bound is a template (tenantiss) that iss fills, or not a
+// template and equal to iss.
+func issuerMatches(bound, iss string) bool {
+	if tenantiss.IsTemplate(bound) {
+		_, ok := tenantiss.Match(bound, iss)
+		return ok
+	}
+	return bound == iss && iss != ""
+}
+
+// errBoundElsewhere is the refusal of a key bound to another issuer: no
+// key serves the token. It causes no refresh: the kid is known.
+var errBoundElsewhere = jwtverify.Reject(jwtverify.ErrUnknownKey, "the key named by kid is bound to another issuer (its JWK issuer member)")
+
+// selectKey applies the selection rules documented on Static.
+func (s *set) selectKey(kid, alg string) (jwtverify.Key, error) {
 	if kid != "" {
 		if k, ok := s.byID[kid]; ok {
 			if !k.Supports(alg) {
