@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/b64url"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
+	"github.com/jwtverify/jwtverify/internal/jwkthumb"
 	"github.com/jwtverify/jwtverify/internal/redact"
 )
 
@@ -535,17 +535,7 @@ func (j *jwk) parse(data []byte, c *keyCache) (jwtverify.Key, error) {
 // members (use, key_ops, private members) key() then accepts or refuses
 // the same way every time, so equal digests mean equal outcomes.
 func (j *jwk) digest() digest {
-	var canon []byte
-	q := func(s string) []byte { b, _ := json.Marshal(s); return b }
-	switch j.kty {
-	case "RSA":
-		canon = fmt.Appendf(nil, `{"e":%s,"kty":"RSA","n":%s}`, q(j.e), q(j.n))
-	case "EC":
-		canon = fmt.Appendf(nil, `{"crv":%s,"kty":"EC","x":%s,"y":%s}`, q(j.crv), q(j.x), q(j.y))
-	default:
-		canon = fmt.Appendf(nil, `{"crv":%s,"kty":%s,"x":%s}`, q(j.crv), q(j.kty), q(j.x))
-	}
-	thumb := sha256.Sum256(canon)
+	thumb := sha256.Sum256(jwkthumb.Input(j.kty, j.crv, j.e, j.n, j.x, j.y))
 	h := sha256.New()
 	h.Write(thumb[:])
 	// Length-prefixed fields: no two distinct JWKs share an encoding.
