@@ -131,17 +131,27 @@ func TestCheck(t *testing.T) {
 		{"signed by another key", func() string { return rawProof(t, other, "ES256", hdr, good()) }, nil, dpop.ErrProof},
 		{"htm other", func() string { return jwttest.DPoPProof("ES256", key, "POST", reqURL, accessToken, nil) }, nil, dpop.ErrProof},
 		{"htm lower case", func() string { return jwttest.DPoPProof("ES256", key, "get", reqURL, accessToken, nil) }, nil, dpop.ErrProof},
-		{"htu other path", func() string { return jwttest.DPoPProof("ES256", key, "GET", "https://api.example/admin", accessToken, nil) }, nil, dpop.ErrProof},
-		{"htu other host", func() string { return jwttest.DPoPProof("ES256", key, "GET", "https://evil.example/orders", accessToken, nil) }, nil, dpop.ErrProof},
-		{"htu http", func() string { return jwttest.DPoPProof("ES256", key, "GET", "http://api.example/orders", accessToken, nil) }, nil, dpop.ErrProof},
+		{"htu other path", func() string {
+			return jwttest.DPoPProof("ES256", key, "GET", "https://api.example/admin", accessToken, nil)
+		}, nil, dpop.ErrProof},
+		{"htu other host", func() string {
+			return jwttest.DPoPProof("ES256", key, "GET", "https://evil.example/orders", accessToken, nil)
+		}, nil, dpop.ErrProof},
+		{"htu http", func() string {
+			return jwttest.DPoPProof("ES256", key, "GET", "http://api.example/orders", accessToken, nil)
+		}, nil, dpop.ErrProof},
 		{"htu relative", func() string { return jwttest.DPoPProof("ES256", key, "GET", "/orders", accessToken, nil) }, nil, dpop.ErrProof},
 		{"htu not a string", func() string { return rawProof(t, key, "ES256", hdr, with("htu", 7)) }, nil, dpop.ErrProof},
 		{"jti missing", func() string { return rawProof(t, key, "ES256", hdr, with("jti", nil)) }, nil, dpop.ErrProof},
 		{"jti empty", func() string { return rawProof(t, key, "ES256", hdr, with("jti", "")) }, nil, dpop.ErrProof},
 		{"jti too long", func() string { return rawProof(t, key, "ES256", hdr, with("jti", strings.Repeat("j", 257))) }, nil, dpop.ErrProof},
 		{"iat missing", func() string { return rawProof(t, key, "ES256", hdr, with("iat", nil)) }, nil, dpop.ErrProof},
-		{"iat stale", func() string { return rawProof(t, key, "ES256", hdr, with("iat", time.Now().Add(-61*time.Second).Unix())) }, nil, dpop.ErrProof},
-		{"iat in the future", func() string { return rawProof(t, key, "ES256", hdr, with("iat", time.Now().Add(61*time.Second).Unix())) }, nil, dpop.ErrProof},
+		{"iat stale", func() string {
+			return rawProof(t, key, "ES256", hdr, with("iat", time.Now().Add(-61*time.Second).Unix()))
+		}, nil, dpop.ErrProof},
+		{"iat in the future", func() string {
+			return rawProof(t, key, "ES256", hdr, with("iat", time.Now().Add(61*time.Second).Unix()))
+		}, nil, dpop.ErrProof},
 		{"ath missing", func() string { return rawProof(t, key, "ES256", hdr, with("ath", nil)) }, nil, dpop.ErrProof},
 		{"ath of another token", func() string { return rawProof(t, key, "ES256", hdr, with("ath", ath("other"))) }, nil, dpop.ErrProof},
 		{"key not the token's cnf.jkt", func() string { return jwttest.DPoPProof("ES256", other, "GET", reqURL, accessToken, nil) }, nil, dpop.ErrProof},
