@@ -7,13 +7,26 @@ import (
 )
 
 // TestDependencyDirection checks the import graph: the root package uses
-// the standard library only, keyset no JOSE library, and each backend links
-// only its own.
+// the standard library only, keyset and dpop no JOSE library, each
+// backend links only its own, and no package of the module, nor the module graph itself,
+// has the Redis client, which only the nested module dpop/redisstore
+// requires.
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/jwtverify/jwtverify"
+	out, err := exec.Command("go", "list", "-m", "all").Output()
+	if err != nil {
+		t.Fatalf("go list -m all: %v", err)
+	}
+	for _, m := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(m, "github.com/redis/") {
+			t.Errorf("the module graph has %s", m)
+		}
+	}
 	for pkg, forbidden := range map[string][]string{
 		".":                    {"github.com/golang-jwt/", "github.com/lestrrat-go/", "golang.org/x/", mod + "/backends", mod + "/keyset"},
 		"./keyset":             {"github.com/golang-jwt/", "github.com/lestrrat-go/", mod + "/backends"},
+		"./dpop":               {"github.com/golang-jwt/", "github.com/lestrrat-go/", mod + "/backends", "github.com/redis/"},
+		"./middleware":         {"github.com/redis/"},
 		"./backends/golangjwt": {"github.com/lestrrat-go/", mod + "/backends/jwx"},
 		"./backends/jwx":       {"github.com/golang-jwt/", mod + "/backends/golangjwt"},
 	} {
