@@ -27,6 +27,29 @@
 // response and no log record ever contains the token, and none contains a
 // claim value.
 //
+// # Sender-constrained tokens
+//
+// A token bound to a key (RFC 9449 DPoP, cnf.jkt) or to a client
+// certificate (RFC 8705, cnf["x5t#S256"]) is accepted only with that key
+// or certificate, checked after verification and before any policy:
+//
+//   - cnf.jkt: only as "Authorization: DPoP <token>" with Options.DPoP set
+//     and one DPoP header holding a proof the dpop.Checker accepts for this
+//     request (method, URL from Options.PublicURL or the request, token,
+//     key). Sent as Bearer it is 401 invalid_token, whether or not DPoP is
+//     set. A refused proof is 401 with WWW-Authenticate: DPoP
+//     error="invalid_dpop_proof", algs="…" (or error="use_dpop_nonce" and
+//     a DPoP-Nonce header); a replay store that cannot answer is 503.
+//   - cnf["x5t#S256"]: the TLS connection's client certificate, or the one
+//     a trusted proxy passes in Options.ClientCertHeader, must have that
+//     SHA-256 thumbprint; otherwise 401 invalid_token.
+//   - No cnf.jkt: the DPoP scheme is 401 invalid_token, and so is any
+//     token with Options.RequireDPoP.
+//
+// With Options.DPoP set, every 401 also offers a DPoP challenge. A
+// [RequestPolicy] (see [Middleware.RequireRequest]) judges the request as
+// well as the token, for checks of its own.
+//
 // # Other frameworks
 //
 // [Middleware.Handler] and the functions [Middleware.Require] returns have

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
+	"github.com/jwtverify/jwtverify/dpop"
 )
 
 // Verifier is what a [Middleware] verifies tokens with (New refuses nil): a
@@ -69,9 +71,39 @@ type Options struct {
 	// request from one of TrustedProxies counts as TLS when the last
 	// X-Forwarded-Proto value (across all header lines and comma-separated
 	// elements: the one that proxy set or appended, not the client's) is
-	// https, in any case. Without RequireTLS, TrustedProxies is unused.
+	// https, in any case. TrustedProxies are also the only peers whose
+	// X-Forwarded-Proto and X-Forwarded-Host decide a DPoP proof's htu
+	// (without PublicURL) and whose ClientCertHeader is read. Zero: no
+	// peer is trusted.
 	RequireTLS     bool
 	TrustedProxies []netip.Prefix
+
+	// DPoP, when set, accepts DPoP-bound access tokens (RFC 9449): a token
+	// with cnf.jkt sent as "Authorization: DPoP <token>" with one DPoP
+	// header, a proof this Checker accepts for the request. Whether or
+	// not it is set, a token with cnf.jkt is never accepted as Bearer
+	// (401 invalid_token). Zero: the DPoP scheme is not accepted.
+	DPoP *dpop.Checker
+	// RequireDPoP refuses tokens that are not DPoP-bound (401, with a DPoP
+	// challenge). It needs DPoP.
+	RequireDPoP bool
+	// PublicURL is the scheme and authority clients use
+	// ("https://api.example.com"), from which, with the request's path, a
+	// DPoP proof's htu is judged; behind a proxy it differs from what the
+	// server sees. Zero: https when the request came over TLS (or, from a
+	// trusted proxy, its X-Forwarded-Proto says so), and the Host (from a
+	// trusted proxy, the last X-Forwarded-Host).
+	PublicURL string
+
+	// ClientCertHeader names the header in which a TLS-terminating proxy
+	// passes the client certificate, for certificate-bound tokens (RFC
+	// 8705 §3, cnf["x5t#S256"]): Envoy's X-Forwarded-Client-Cert (Hash=
+	// or Cert=), a URL-encoded PEM (nginx's $ssl_client_escaped_cert) or
+	// base64 DER (Traefik). It is read only on requests from
+	// TrustedProxies; on others, and when zero, the certificate is the
+	// TLS connection's own. A token with cnf["x5t#S256"] whose certificate
+	// is absent or another is refused with 401 invalid_token.
+	ClientCertHeader string
 
 	// RetryAfter is sent, rounded up to whole seconds, with 503. Zero: 30s.
 	// It must not be negative.
@@ -116,12 +148,18 @@ type Outcome struct {
 	// Class says why, in one word for metrics: "" when passed on; the
 	// rejection class of a refused token ("expired", "keys_unavailable",
 	// ...); "policy", "missing" (no credentials), "invalid_request",
-	// "insecure" (RequireTLS), or "error" (the verifier failed without a
-	// rejection class).
+	// "insecure" (RequireTLS), "error" (the verifier failed without a
+	// rejection class); for sender-constrained tokens "binding" (a bound
+	// token without its DPoP proof or client certificate, or an unbound
+	// one where DPoP is required), "dpop_proof" (the proof is missing,
+	// invalid, replayed, stale or for another request), "dpop_nonce" (a
+	// server nonce is needed) or "dpop_replay_store" (the replay store
+	// cannot answer: 503).
 	Class string
-	// Code is the RFC 6750 error code sent in WWW-Authenticate:
-	// "invalid_request", "invalid_token", "insufficient_scope", or "" (no
-	// credentials, 503, passed on).
+	// Code is the error code sent in WWW-Authenticate: RFC 6750's
+	// "invalid_request", "invalid_token", "insufficient_scope", RFC 9449's
+	// "invalid_dpop_proof", "use_dpop_nonce", or "" (no credentials, 503,
+	// passed on).
 	Code string
 	// Description is the error_description sent to the client: the
 	// rejection class, or a fixed phrase. "" when passed on.
@@ -165,6 +203,19 @@ func New(v Verifier, opts Options) (*Middleware, error) {
 	}
 	opts.RetryAfter = cmp.Or(opts.RetryAfter, 30*time.Second)
 	opts.TrustedProxies = append([]netip.Prefix(nil), opts.TrustedProxies...)
+	if opts.RequireDPoP && opts.DPoP == nil {
+		return nil, fmt.Errorf("%w: RequireDPoP needs DPoP", jwtverify.ErrInvalidConfig)
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: PublicURL must be scheme://host[:port], nothing else", jwtverify.ErrInvalidConfig)
+		}
+		opts.PublicURL = u.Scheme + "://" + u.Host
+	}
+	if opts.ClientCertHeader != "" && strings.ContainsAny(opts.ClientCertHeader, " :\r\n\t") {
+		return nil, fmt.Errorf("%w: ClientCertHeader must be a header name", jwtverify.ErrInvalidConfig)
+	}
 	return &Middleware{v: v, opts: opts, retryAfter: strconv.FormatInt(int64((opts.RetryAfter+time.Second-1)/time.Second), 10)}, nil
 }
 
@@ -205,6 +256,25 @@ func (m *Middleware) Require(p access.Policy) func(http.Handler) http.Handler {
 	if p == nil {
 		panic("middleware: Require with a nil policy")
 	}
+	return m.RequireRequest(func(_ *http.Request, s *access.Subject) error { return p(s) })
+}
+
+// RequestPolicy is a policy that sees the request as well as its verified
+// token: its method, path, TLS state and headers, for per-route rules and
+// checks a claim-only [access.Policy] cannot make. It returns nil to
+// allow, or an error to refuse, as access.Policy does. It must not modify
+// the request or the Subject, and is called concurrently.
+type RequestPolicy func(r *http.Request, s *access.Subject) error
+
+// RequireRequest is [Middleware.Require] for a RequestPolicy: p judges
+// the request and the Subject a Handler verified earlier in the chain,
+// and a refusal is 403 as Require answers it. RequireRequest panics if p
+// is nil.
+func (m *Middleware) RequireRequest(p RequestPolicy) func(http.Handler) http.Handler {
+	m.mustBeMade()
+	if p == nil {
+		panic("middleware: RequireRequest with a nil policy")
+	}
 	return func(next http.Handler) http.Handler {
 		mustHave(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +284,7 @@ func (m *Middleware) Require(p access.Policy) func(http.Handler) http.Handler {
 				m.refuse(w, r, missing(o), nil)
 				return
 			}
-			if err := p(s); err != nil {
+			if err := p(r, s); err != nil {
 				m.refuse(w, r, denied(o, err), s.Token)
 				return
 			}
@@ -248,7 +318,7 @@ func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		m.refuse(w, r, o, nil)
 		return
 	}
-	token, err := m.extract(r)
+	token, scheme, err := m.extract(r)
 	switch {
 	case err != nil:
 		o.Status, o.Class, o.Code, o.Err = http.StatusBadRequest, "invalid_request", "invalid_request", err
@@ -280,6 +350,11 @@ func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 		return
 	}
 	s := &access.Subject{Token: tok}
+	if b, refused := m.checkBinding(r, scheme, token, s); refused {
+		b.Route, b.Duration = o.Route, o.Duration
+		m.refuse(w, r, b, nil)
+		return
+	}
 	if m.opts.Policy != nil {
 		if err := m.opts.Policy(s); err != nil {
 			m.refuse(w, r, denied(o, err), tok)
