@@ -122,7 +122,9 @@ func TestDPoPBinding(t *testing.T) {
 			want{401, "missing"}, want{401, "binding"}, want{401, "binding"}},
 		{"cnf not an object", func() *http.Request { return request("Bearer", e.token(map[string]any{"cnf": "x"})) },
 			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
-		{"cnf.jkt not a string", func() *http.Request { return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"jkt": 7}})) },
+		{"cnf.jkt not a string", func() *http.Request {
+			return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"jkt": 7}}))
+		},
 			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
 	} {
 		for mode, w := range map[string]want{"off": tc.off, "allowed": tc.allow, "required": tc.requ} {
