@@ -208,11 +208,12 @@ func numericDate(name string, raw []byte, out *time.Time) error {
 	return nil
 }
 
-// mayFetch computes Lookup.MayFetch for a token with a kid, from the
-// claims decodeClaims found in p's payload (has, and its error).
-func (c *Verifier) mayFetch(p *jws.Parts, cl *Claims, has present, decodeErr error) bool {
+// mayFetch computes Lookup.MayFetch and Lookup.Issuer for a token with a
+// kid, from the claims decodeClaims found in p's payload (has, and its
+// error).
+func (c *Verifier) mayFetch(p *jws.Parts, cl *Claims, has present, decodeErr error) (bool, string) {
 	if decodeErr == nil {
-		return c.plausible(cl.Issuer, has.claims&hasIss != 0, cl.ExpiresAt, has.claims&hasExp != 0)
+		return c.plausible(cl.Issuer, has.claims&hasIss != 0, cl.ExpiresAt, has.claims&hasExp != 0), cl.Issuer
 	}
 	// decodeClaims stopped at the first claim it refused, which may be one
 	// the rule does not read (an aud of the wrong type): read iss and exp
@@ -220,19 +221,21 @@ func (c *Verifier) mayFetch(p *jws.Parts, cl *Claims, has present, decodeErr err
 	var iss string
 	var exp time.Time
 	hasIss, hasExp := false, false
+	badExp := false
 	err := jsonx.Object(p.Payload, func(name, value []byte) error {
 		switch string(name) {
 		case "iss":
 			iss, hasIss = jsonx.String(value)
 		case "exp":
-			if numericDate("exp", value, &exp) != nil {
-				return ErrMalformed // not plausible
-			}
+			badExp = numericDate("exp", value, &exp) != nil // not plausible
 			hasExp = true
 		}
 		return nil
 	})
-	return err == nil && c.plausible(iss, hasIss, exp, hasExp)
+	if err != nil {
+		return false, ""
+	}
+	return !badExp && c.plausible(iss, hasIss, exp, hasExp), iss
 }
 
 // plausible is the rule of Lookup.MayFetch for a payload that is one strict

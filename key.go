@@ -292,11 +292,12 @@ type Lookup struct {
 	// junk tokens cost a map miss, never a request.
 	MayFetch bool
 	// Issuer is the token's iss, not yet authenticated, when KID is not ""
-	// and the payload decoded; "" otherwise (the payload of a token
-	// without kid is decoded after the signature). A source whose keys are
-	// bound to an issuer (a JWK's issuer member, as keyset.Remote honours
-	// it) serves such a key only for a matching Issuer; the signature then
-	// authenticates the iss the key was chosen for.
+	// and the payload is one strict JSON object with a string iss; ""
+	// otherwise (the payload of a token without kid is decoded after the
+	// signature). A source whose keys are bound to an issuer (a JWK's
+	// issuer member, with keyset.RemoteConfig.EnforceKeyIssuer) serves such
+	// a key only for a matching Issuer; the signature then authenticates
+	// the iss the key was chosen for.
 	Issuer string
 }
 

@@ -59,10 +59,10 @@ func TestMayFetchOneRule(t *testing.T) {
 			if derr != nil {
 				t.Fatalf("%s: %v", payload, derr)
 			}
-			fast := v.mayFetch(&p, &tok.Claims, has, nil)
-			slow := v.mayFetch(&p, &tok.Claims, has, ErrMalformed) // iss and exp alone
-			if fast != slow {
-				t.Errorf("%+v, %s: from the decoded claims %v, from iss and exp alone %v", cfg.Issuers, payload, fast, slow)
+			fast, fastIss := v.mayFetch(&p, &tok.Claims, has, nil)
+			slow, slowIss := v.mayFetch(&p, &tok.Claims, has, ErrMalformed) // iss and exp alone
+			if fast != slow || fastIss != slowIss {
+				t.Errorf("%+v, %s: from the decoded claims %v %q, from iss and exp alone %v %q", cfg.Issuers, payload, fast, fastIss, slow, slowIss)
 			}
 		}
 	}

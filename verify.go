@@ -49,10 +49,7 @@ func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	decoded := l.KID != ""
 	if decoded {
 		has, claimsErr = c.decodeClaims(&p, tok)
-		l.MayFetch = c.mayFetch(&p, &tok.Claims, has, claimsErr)
-		if claimsErr == nil {
-			l.Issuer = tok.Claims.Issuer
-		}
+		l.MayFetch, l.Issuer = c.mayFetch(&p, &tok.Claims, has, claimsErr)
 	}
 	key, err := c.keys.Key(ctx, l)
 	if err != nil {

@@ -16,9 +16,9 @@ import (
 // keeps copies of its slices; Allow and the key source of Config are
 // shared with the caller.
 type TemplateConfig struct {
-	// Issuer is the issuer template, with "{tenantid}" exactly once, as
-	// Microsoft Entra's multi-tenant discovery documents name it:
-	// "https://login.microsoftonline.com/{tenantid}/v2.0". Required.
+	// Issuer is the issuer template, with "{tenantid}" exactly once, in
+	// its path, as Microsoft Entra's multi-tenant discovery documents name
+	// it: "https://login.microsoftonline.com/{tenantid}/v2.0". Required.
 	Issuer string
 
 	// Claim names the claim whose value, the tenant, fills the template.
@@ -35,7 +35,8 @@ type TemplateConfig struct {
 	Allow   func(tenant string) bool
 
 	// Config is the rest of the verification: Keys (a keyset.Remote of the
-	// multi-tenant key set, from keyset.Discover), Audiences, Algorithms,
+	// multi-tenant key set, from keyset.Discover with EnforceKeyIssuer,
+	// whose Issuer method gives the template for Issuer), Audiences, Algorithms,
 	// Types, Leeway and the other fields of jwtverify.Config. Its Issuers
 	// must be empty and SkipIssuerCheck false: the Template checks iss.
 	Config jwtverify.Config
@@ -49,14 +50,16 @@ type TemplateConfig struct {
 //
 // Verify reads the token's unverified tenant claim and iss first, after
 // the front-end checks of package jwtverify and before any key lookup or
-// fetch: the claim missing is jwtverify.ErrMissingClaim; not a string, or
-// not 1 to 64 bytes of A-Z a-z 0-9 . - _, jwtverify.ErrMalformed; a tenant
-// neither in Tenants nor allowed by Allow, an iss missing or not equal to
-// the template filled with the tenant, jwtverify.ErrIssuer. Then the
-// token is verified under Config. Its key lookup carries the token's iss
-// (jwtverify.Lookup.Issuer), so a key bound to another issuer (a JWK
-// issuer member, see keyset.NewRemote) never verifies it; after the
-// signature, the verified iss is compared with the filled template again.
+// fetch: the claim or iss missing is jwtverify.ErrMissingClaim; the claim
+// not a string, or not 1 to 64 bytes of A-Z a-z 0-9 - _,
+// jwtverify.ErrMalformed; a tenant neither in Tenants nor allowed by
+// Allow, or an iss not equal to the template filled with the tenant,
+// jwtverify.ErrIssuer. Then the token is verified under Config. Its key
+// lookup carries the token's iss (jwtverify.Lookup.Issuer), so with a
+// key set of keyset.RemoteConfig.EnforceKeyIssuer, a key bound to
+// another issuer (a JWK issuer member, as Entra publishes) never
+// verifies it; after the signature, the verified iss is compared with
+// the filled template again.
 type Template struct {
 	template string
 	claim    string
@@ -88,7 +91,7 @@ func NewTemplate(b jwtverify.Backend, cfg TemplateConfig) (*Template, error) {
 	}
 	for _, tenant := range cfg.Tenants {
 		if !tenantiss.ValidTenant(tenant) {
-			return bad(fmt.Sprintf("tenant %q is not 1 to 64 bytes of A-Z a-z 0-9 . - _", tenant))
+			return bad(fmt.Sprintf("tenant %q is not 1 to 64 bytes of A-Z a-z 0-9 - _", tenant))
 		}
 	}
 	vc := cfg.Config
@@ -132,7 +135,7 @@ func (t *Template) Verify(ctx context.Context, token string) (*jwtverify.Token, 
 // Fixed rejections of Template: one immutable value each.
 var (
 	errNoTenant       = jwtverify.Reject(jwtverify.ErrMissingClaim, "the tenant claim is required")
-	errTenantType     = jwtverify.Reject(jwtverify.ErrMalformed, "the tenant claim is not 1 to 64 bytes of A-Z a-z 0-9 . - _")
+	errTenantType     = jwtverify.Reject(jwtverify.ErrMalformed, "the tenant claim is not 1 to 64 bytes of A-Z a-z 0-9 - _")
 	errTenantRefused  = jwtverify.Reject(jwtverify.ErrIssuer, "tenant is not accepted")
 	errNoIssuer       = jwtverify.Reject(jwtverify.ErrMissingClaim, "iss is required")
 	errTemplateIssuer = jwtverify.Reject(jwtverify.ErrIssuer, "iss is not the issuer template filled with the token's tenant")

@@ -75,9 +75,12 @@ func (e *entra) iss(tenant string) string {
 func TestTemplate(t *testing.T) {
 	ks := testkeys.Load()
 	e := newEntra(t)
-	keys, err := keyset.Discover(context.Background(), e.srv.URL+"/organizations/v2.0", keyset.RemoteConfig{})
+	keys, err := keyset.Discover(context.Background(), e.srv.URL+"/organizations/v2.0", keyset.RemoteConfig{EnforceKeyIssuer: true})
 	if err != nil {
 		t.Fatalf("Discover of a template issuer: %v", err)
+	}
+	if keys.Issuer() != e.template {
+		t.Fatalf("Remote.Issuer() = %q, want the template", keys.Issuer())
 	}
 	defer keys.Close()
 	var asked atomic.Int32

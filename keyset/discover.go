@@ -95,7 +95,12 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 		return nil, fmt.Errorf("%w: discovery document's jwks_uri %q is not https (http only on the issuer's own origin, whatever AllowInsecureHTTP says)",
 			jwtverify.ErrInvalidConfig, quoted(jwksURI))
 	}
-	return newRemote(jwksURI, cfg, false)
+	r, err := newRemote(jwksURI, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	r.issuer = docIssuer
+	return r, nil
 }
 
 // templateOf reports whether a discovery document's issuer is a

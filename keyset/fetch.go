@@ -279,6 +279,14 @@ func transportWithRoots(rt http.RoundTripper, roots *x509.CertPool) (http.RoundT
 // the server chose and may fill with credentials or megabytes.
 type locationGuard struct{ rt http.RoundTripper }
 
+// CloseIdleConnections passes on to the wrapped transport, for Remote.Close
+// (http.Client.CloseIdleConnections finds it).
+func (g locationGuard) CloseIdleConnections() {
+	if c, ok := g.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (g locationGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt := g.rt
 	if rt == nil {

@@ -117,7 +117,8 @@ func newPublic(id, alg string, pub any) (jwtverify.Key, error) {
 type jwk struct {
 	kty, kid, use, alg, crv string
 	n, e, x, y              string
-	issuer                  string // Entra's key-level issuer member
+	issuer                  string // Entra's key-level issuer member, when a string
+	badIssuer               bool   // an issuer member that is not a string
 	keyOps                  []string
 	hasKeyOps, private      bool
 	spiffe                  bool // SPIFFE bundle rules for use; set before parse
@@ -163,7 +164,13 @@ func (j *jwk) member(name, value []byte) error {
 	case "y":
 		dst = &j.y
 	case "issuer":
-		dst = &j.issuer
+		// Read only when it is a string; the set decides what a
+		// non-string one means (setRules.bindIssuers).
+		var ok bool
+		if j.issuer, ok = jsonx.String(value); !ok {
+			j.issuer, j.badIssuer = "", true
+		}
+		return nil
 	case "d", "p", "q", "dp", "dq", "qi", "oth", "k":
 		j.private = true
 		return nil
@@ -317,14 +324,14 @@ func ParseJWKS(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
 // their values are not returned. data is not kept; the Keys and errors are
 // the caller's.
 func ParseSPIFFEBundle(data []byte) (keys []jwtverify.Key, skipped []error, err error) {
-	keys, skipped, _, err = parseSet(data, maxKeys, nil, true)
+	keys, skipped, _, err = parseSet(data, maxKeys, nil, setRules{spiffe: true})
 	return keys, skipped, err
 }
 
 // parseJWKS is ParseJWKS with a key-count limit and an optional cache of
 // parsed keys, consulted by digest before a key is built.
 func parseJWKS(data []byte, limit int, c *keyCache) (keys []jwtverify.Key, skipped []error, err error) {
-	keys, skipped, _, err = parseSet(data, limit, c, false)
+	keys, skipped, _, err = parseSet(data, limit, c, setRules{})
 	return keys, skipped, err
 }
 
@@ -370,9 +377,26 @@ func (m setMeta) supersededBy(next setMeta) error {
 	return nil
 }
 
-// parseSet parses a JWK Set, under the SPIFFE bundle rules when spiffe is
-// set (the use rule of jwk.key, and the top-level SPIFFE members).
-func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverify.Key, skipped []error, meta setMeta, err error) {
+// setRules are the variants of the JWK Set rules.
+type setRules struct {
+	// spiffe: the SPIFFE bundle rules (the use rule of jwk.key, and the
+	// top-level SPIFFE members).
+	spiffe bool
+	// bindIssuers: a key's issuer member binds it to that issuer
+	// (RemoteConfig.EnforceKeyIssuer); an issuer member that is not a
+	// string skips the key.
+	bindIssuers bool
+}
+
+// errNoUsableKey is wrapped by parseSet's error for a well-formed set in
+// which no key is usable.
+var errNoUsableKey = errors.New("JWKS has no usable key")
+
+// parseSet parses a JWK Set under rules. For a set that is well formed
+// but holds no usable key, it returns the meta it read with an error
+// wrapping errNoUsableKey (and ErrInvalidKey).
+func parseSet(data []byte, limit int, c *keyCache, rules setRules) (keys []jwtverify.Key, skipped []error, meta setMeta, err error) {
+	spiffe := rules.spiffe
 	var raw [][]byte
 	hasKeys := false
 	err = jsonx.Object(data, func(name, value []byte) error {
@@ -421,6 +445,12 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 		j := jwk{spiffe: spiffe}
 		k, err := j.parse(r, c)
 		label := keyLabel(i, j.kid)
+		if err == nil && rules.bindIssuers && j.badIssuer {
+			err = invalid("JWK issuer is not a string")
+		}
+		if !rules.bindIssuers {
+			j.issuer = ""
+		}
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("%s: %w", label, err))
 			continue
@@ -459,7 +489,7 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 	case len(keys) > 0:
 		return keys, skipped, meta, nil
 	case len(skipped) == 0:
-		return nil, nil, setMeta{}, invalid("JWKS has no usable key: its keys array is empty")
+		return nil, nil, meta, fmt.Errorf("%w: %w: its keys array is empty", ErrInvalidKey, errNoUsableKey)
 	}
 	const shown = 8
 	var why strings.Builder
@@ -472,7 +502,7 @@ func parseSet(data []byte, limit int, c *keyCache, spiffe bool) (keys []jwtverif
 	if len(skipped) > shown {
 		fmt.Fprintf(&why, "; and %d more", len(skipped)-shown)
 	}
-	return nil, skipped, setMeta{}, invalid("JWKS has no usable key: %s", why.String())
+	return nil, skipped, meta, fmt.Errorf("%w: %w: %s", ErrInvalidKey, errNoUsableKey, why.String())
 }
 
 // bundleInt reads a SPIFFE bundle member that must be a non-negative

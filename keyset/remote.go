@@ -163,6 +163,20 @@ type RemoteConfig struct {
 	// AllowCrossHostRedirect follows redirects to another host (to https
 	// only, see AllowInsecureHTTP). Zero: false.
 	AllowCrossHostRedirect bool
+	// EnforceKeyIssuer binds each key with an issuer member (Microsoft
+	// Entra publishes one on every key of its multi-tenant key set) to
+	// that issuer: the key serves a lookup only when Lookup.Issuer, the
+	// token's iss, equals it or, for a template such as
+	// "https://login.microsoftonline.com/{tenantid}/v2.0", fills it (see
+	// issuers.NewTemplate); a token naming a key bound to another issuer,
+	// or with no kid (its Lookup has no Issuer), is then
+	// jwtverify.ErrUnknownKey and causes no refresh, and a key whose
+	// issuer member is not a string is skipped. Zero: the member is
+	// ignored, because Entra also signs its v1 tokens (iss
+	// https://sts.windows.net/{tid}/) with keys bound to the v2 issuer.
+	// NewSPIFFERemote ignores it: bundle keys are bound to their trust
+	// domain by the caller.
+	EnforceKeyIssuer bool
 	// OnRefresh, when set, is called after every request, synchronously,
 	// from the goroutine that ran it, before the callers waiting for the
 	// request resume: keep it short. Two calls may overlap (a request can
@@ -193,9 +207,11 @@ type RemoteConfig struct {
 // using it does not) and calls Close when done with it. The Keys it
 // returns are immutable and may be kept.
 type Remote struct {
-	url   string       // as configured: the requests use it
-	shown string       // url without its secrets: events, logs and errors use it
-	cfg   RemoteConfig // defaults applied; read-only
+	url   string // as configured: the requests use it
+	shown string // url without its secrets: events, logs and errors use it
+	// issuer is the discovery document's issuer (Discover); "" otherwise.
+	issuer string
+	cfg    RemoteConfig // defaults applied; read-only
 	// spiffe: the responses are SPIFFE bundles (NewSPIFFERemote).
 	spiffe bool
 	get    getter
@@ -276,15 +292,9 @@ var _ jwtverify.KeySource = (*Remote)(nil)
 // shows them (see URL). It does no I/O: the first lookup fetches. Errors
 // wrap jwtverify.ErrInvalidConfig. The caller owns the Remote and closes
 // it.
-//
-// A key of the set with an issuer member (Microsoft Entra publishes one
-// on each key of its multi-tenant key set) is bound to that issuer: it
-// serves a lookup only when Lookup.Issuer, the token's iss, equals it or,
-// for a template such as "https://login.microsoftonline.com/{tenantid}/v2.0",
-// fills it with a tenant of 1 to 64 bytes of A-Z a-z 0-9 . - _. A token
-// that names a key bound to another issuer, or that has no kid (its
-// Lookup has no Issuer), is jwtverify.ErrUnknownKey and causes no
-// refresh. Keys that ParseJWKS returns carry no binding.
+// Keys with an issuer member are bound to that issuer only with
+// RemoteConfig.EnforceKeyIssuer; keys that ParseJWKS returns carry no
+// binding.
 func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	if err := checkURL(rawURL, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
@@ -311,7 +321,9 @@ func NewRemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 //     (the request fails, and the bundle in use serves on within
 //     MaxStale, then lookups fail closed). An equal sequence is accepted,
 //     whatever the keys: the bundle's contents, revocations included,
-//     take effect.
+//     take effect. A bundle with no usable JWT-SVID key (the last one
+//     revoked, or only x509-svid keys left) is installed as it is, and
+//     every SVID is then jwtverify.ErrUnknownKey.
 //
 // Errors wrap jwtverify.ErrInvalidConfig. The caller owns the Remote and
 // closes it.
@@ -387,6 +399,13 @@ func (r *Remote) Age() (time.Duration, bool) {
 	}
 	return time.Since(r.epoch) - s.fetched, true
 }
+
+// Issuer returns the issuer the discovery document named, for a Remote
+// of Discover (the multi-tenant template, such as
+// "https://login.microsoftonline.com/{tenantid}/v2.0", when the document
+// names one: see issuers.NewTemplate); "" for a Remote of NewRemote or
+// NewSPIFFERemote.
+func (r *Remote) Issuer() string { return r.issuer }
 
 // URL returns the JWKS URL without its userinfo, query and fragment (where
 // credentials are put), as events, logs and errors show it: safe to log.
@@ -621,7 +640,14 @@ func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipp
 		next.set, next.bundle = cur.set, cur.bundle // prev had a validator: cur is not nil
 		return next, next.bundle.lifetime(resp.lifetime), nil, nil
 	}
-	keys, skipped, meta, err := parseSet(resp.body, r.cfg.MaxKeys, r.keys, r.spiffe)
+	keys, skipped, meta, err := parseSet(resp.body, r.cfg.MaxKeys, r.keys, setRules{spiffe: r.spiffe, bindIssuers: r.cfg.EnforceKeyIssuer && !r.spiffe})
+	if r.spiffe && errors.Is(err, errNoUsableKey) {
+		// A bundle without a JWT-SVID key (the last one revoked) is a
+		// bundle all the same: it is installed, and every SVID is then
+		// unknown_key, rather than refused, which would keep the
+		// revoked keys serving until MaxStale.
+		err = nil
+	}
 	if err == nil && cur != nil {
 		err = cur.bundle.supersededBy(meta)
 	}
@@ -664,6 +690,9 @@ func (r *Remote) Close() {
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
+	if r.cfg.RootCAs != nil {
+		r.get.client.CloseIdleConnections() // the transport is the Remote's own clone
+	}
 }
 
 func (r *Remote) report(ev RefreshEvent) {

@@ -303,25 +303,43 @@ func TestSPIFFERotationAndRevocation(t *testing.T) {
 }
 
 // TestSPIFFEX509KeyNeverVerifies: a token whose kid names an x509-svid
-// key, signed by that key, is unknown_key, and so is one signed by a key
-// with no kid match; a bundle of only x509-svid keys is refused.
+// key, signed by that key, is unknown_key. A bundle left with only
+// x509-svid keys, or none (every JWT key revoked), is installed all the
+// same, so the revoked keys stop verifying at once: every SVID is then
+// unknown_key. The sequence of such a bundle counts: an older bundle
+// after it is refused.
 func TestSPIFFEX509KeyNeverVerifies(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture()
-		o := newOrigin(t, bundle(t, 1, 300, bundleKey{"X", f.b, "x509-svid"}, bundleKey{"A", f.a, "jwt-svid"}))
+		x509Key, a := bundleKey{"X", f.b, "x509-svid"}, bundleKey{"A", f.a, "jwt-svid"}
+		o := newOrigin(t, bundle(t, 1, 300, x509Key, a))
 		r, _ := spiffeRemote(t, o, nil)
 		v, sign := svids(t, r)
 		ctx := context.Background()
-		if _, err := v.Verify(ctx, sign("A", f.a)); err != nil {
+		tokA := sign("A", f.a)
+		if _, err := v.Verify(ctx, tokA); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := v.Verify(ctx, sign("X", f.b)); !errors.Is(err, jwtverify.ErrUnknownKey) {
 			t.Fatalf("SVID signed by the x509-svid key under its kid: %v, want unknown_key", err)
 		}
-		o.set(func(o *origin) { o.body = bundle(t, 2, 300, bundleKey{"X", f.b, "x509-svid"}) })
+		for seq, body := range map[int64][]byte{2: bundle(t, 2, 300, x509Key), 3: bundle(t, 3, 300)} {
+			o.set(func(o *origin) { o.body = body })
+			time.Sleep(time.Minute)
+			if err := r.Refresh(ctx); err != nil {
+				t.Fatalf("sequence %d without JWT keys: %v", seq, err)
+			}
+			if _, err := v.Verify(ctx, tokA); !errors.Is(err, jwtverify.ErrUnknownKey) {
+				t.Fatalf("sequence %d: the revoked key: %v, want unknown_key", seq, err)
+			}
+		}
+		o.set(func(o *origin) { o.body = bundle(t, 1, 300, x509Key, a) })
 		time.Sleep(time.Minute)
-		if err := r.Refresh(ctx); err == nil || !strings.Contains(err.Error(), "x509-svid") {
-			t.Fatalf("bundle of only x509-svid keys: %v, want a refusal naming the use", err)
+		if err := r.Refresh(ctx); err == nil {
+			t.Fatal("the bundle of sequence 1 after an empty one of 3 was installed")
+		}
+		if _, err := v.Verify(ctx, tokA); !errors.Is(err, jwtverify.ErrUnknownKey) {
+			t.Fatalf("after the refused rollback: %v, want unknown_key", err)
 		}
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/redact"
+	"github.com/jwtverify/jwtverify/internal/spiffeid"
+	"github.com/jwtverify/jwtverify/internal/tenantiss"
 	"github.com/jwtverify/jwtverify/jwtsvid"
 	"github.com/jwtverify/jwtverify/keyset"
 	"github.com/jwtverify/jwtverify/middleware"
@@ -101,6 +103,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, err.Error())
 	}
+	defer f.closeRemotes()
 
 	var token string
 	if len(positional) == 0 || positional[0] == "-" {
@@ -138,8 +141,14 @@ func usageErr(stderr io.Writer, msg string) int {
 }
 
 // verifier builds the verifier the flags describe: a JWT-SVID verifier
-// with --spiffe-bundle, a jwtverify.Verifier otherwise.
-func (f *verifyFlags) verifier() (middleware.Verifier, error) {
+// with --spiffe-bundle, a jwtverify.Verifier otherwise. On error it
+// leaves no remote key set open.
+func (f *verifyFlags) verifier() (_ middleware.Verifier, err error) {
+	defer func() {
+		if err != nil {
+			f.closeRemotes()
+		}
+	}()
 	b, err := newBackend(f.backend)
 	if err != nil {
 		return nil, err
@@ -161,6 +170,10 @@ func (f *verifyFlags) verifier() (middleware.Verifier, error) {
 	}
 	issuers := f.issuers
 	if len(issuers) == 0 && f.oidcIssuer != "" {
+		if r := f.remotes[0]; tenantiss.IsTemplate(r.Issuer()) {
+			return nil, fmt.Errorf("--oidc-issuer %s names the multi-tenant issuer template %q: give --issuer with the issuer of each tenant to accept",
+				redact.URL(f.oidcIssuer), r.Issuer())
+		}
 		issuers = []string{f.oidcIssuer}
 	}
 	return jwtverify.New(b, jwtverify.Config{
@@ -180,12 +193,7 @@ func (f *verifyFlags) verifier() (middleware.Verifier, error) {
 // one bundle per trust domain, from a file (keyset.ParseSPIFFEBundle) or
 // a bundle endpoint (keyset.NewSPIFFERemote, fetched once now). The flags
 // that do not apply to JWT-SVIDs are refused rather than ignored.
-func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (_ middleware.Verifier, err error) {
-	defer func() {
-		if err != nil {
-			f.closeRemotes() // those fetched before the error
-		}
-	}()
+func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (middleware.Verifier, error) {
 	switch {
 	case f.jwks != "" || f.key != "" || f.secretFile != "" || f.oidcIssuer != "":
 		return nil, errors.New("--spiffe-bundle is used instead of --jwks, --key, --secret-file and --oidc-issuer")
@@ -197,21 +205,31 @@ func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (_
 		return nil, errors.New("--spiffe-bundle needs --audience: a JWT-SVID's aud is required")
 	}
 	bundles := make(map[string]jwtverify.KeySource, len(f.spiffeBundles))
-	anyRemote := false
+	remotes := 0
+	if urls := strings.Count(strings.Join(f.spiffeBundles, "\n"), "://"); urls > 1 && f.bearerFile != "" {
+		return nil, errors.New("--fetch-bearer-file would send its token to every --spiffe-bundle URL, federated ones included: give it with one bundle URL only")
+	}
 	for _, arg := range f.spiffeBundles {
 		td, source, ok := strings.Cut(arg, "=")
-		if !ok || td == "" || source == "" {
-			return nil, fmt.Errorf("--spiffe-bundle %s is not TD=SOURCE", redact.URL(arg))
+		if id, err := spiffeid.Parse("spiffe://" + td); !ok || source == "" || err != nil || id.Path != "" {
+			// A TD part that could be a URL (TD= left off, the "=" of a
+			// query) is shown redacted, as the whole argument.
+			shown := strconv.Quote(td)
+			if strings.ContainsAny(td, ":/@?#%") {
+				shown = redact.URL(arg)
+			}
+			return nil, fmt.Errorf("--spiffe-bundle: %s is not TD=SOURCE with TD a trust domain name (lower-case a-z 0-9 . - _)", shown)
 		}
 		if _, dup := bundles[td]; dup {
 			return nil, fmt.Errorf("--spiffe-bundle: trust domain %s is given twice", td)
 		}
 		if strings.Contains(source, "://") {
+			remotes++
 			r, err := f.fetchRemote(source, keyset.NewSPIFFERemote)
 			if err != nil {
 				return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
 			}
-			bundles[td], anyRemote = r, true
+			bundles[td] = r
 			continue
 		}
 		data, err := readFile(source)
@@ -226,7 +244,7 @@ func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (_
 			return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
 		}
 	}
-	if !anyRemote && (f.caFile != "" || f.bearerFile != "") {
+	if remotes == 0 && (f.caFile != "" || f.bearerFile != "") {
 		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --spiffe-bundle URLs only")
 	}
 	return jwtsvid.New(b, jwtsvid.Config{Bundles: bundles, Audiences: f.audiences, Leeway: f.leeway, Now: now})

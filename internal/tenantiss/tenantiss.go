@@ -14,21 +14,33 @@ const Placeholder = "{tenantid}"
 // maxTenant bounds a tenant value.
 const maxTenant = 64
 
-// IsTemplate reports whether s holds Placeholder exactly once: a template
-// with no placeholder is a plain issuer, and one with two is refused.
-func IsTemplate(s string) bool { return strings.Count(s, Placeholder) == 1 }
+// IsTemplate reports whether s holds Placeholder exactly once, in its
+// path: after "scheme://authority/". A placeholder in the authority
+// would let a tenant choose the host; a string with none is a plain
+// issuer, and one with two is refused.
+func IsTemplate(s string) bool {
+	if strings.Count(s, Placeholder) != 1 {
+		return false
+	}
+	_, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return false
+	}
+	slash := strings.IndexByte(rest, '/')
+	return slash >= 0 && strings.Index(rest, Placeholder) > slash
+}
 
 // ValidTenant reports whether t can fill a template: 1 to 64 bytes of
-// A-Z a-z 0-9 . - _, so that it is one path segment or host label and
-// cannot change the structure of the URL it is put in (no '/', ':', '@',
+// A-Z a-z 0-9 - _, so that it is part of one path segment and cannot
+// change the structure of the URL it is put in (no '/', '.', ':', '@',
 // '?', '#', '%'). Entra's tenant IDs are GUIDs.
 func ValidTenant(t string) bool {
-	if t == "" || len(t) > maxTenant || t == "." || t == ".." {
+	if t == "" || len(t) > maxTenant {
 		return false
 	}
 	for i := 0; i < len(t); i++ {
 		c := t[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}
@@ -45,10 +57,10 @@ func Fill(template, tenant string) string {
 // returns that tenant. A template that is not one (IsTemplate) matches
 // nothing.
 func Match(template, iss string) (tenant string, ok bool) {
-	before, after, found := strings.Cut(template, Placeholder)
-	if !found || strings.Contains(after, Placeholder) {
+	if !IsTemplate(template) {
 		return "", false
 	}
+	before, after, _ := strings.Cut(template, Placeholder)
 	if len(iss) < len(before)+len(after) || !strings.HasPrefix(iss, before) || !strings.HasSuffix(iss, after) {
 		return "", false
 	}
