@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/jwtverify/jwtverify/internal/cli"
+	"github.com/jwtverify/jwtverify/cmd/jwtverify/internal/cli"
 )
 
 func main() {

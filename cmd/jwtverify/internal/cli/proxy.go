@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ type proxyFlags struct {
 	requireScopes, requireSPIFFEIDs               list
 	stripAuthorization, allowWebSocket            bool
 	timeouts                                      timeouts
+	binding                                       bindingFlags
 	// transport carries requests upstream; nil: http.DefaultTransport.
 	// Tests set an in-memory one.
 	transport http.RoundTripper
@@ -62,6 +64,7 @@ const (
 type proxy struct {
 	handler  http.Handler
 	metrics  http.Handler
+	tls      *tls.Config // nil: plain HTTP
 	timeouts timeouts
 	errorLog *log.Logger // the servers' own errors, into the slog logger
 	close    func()
@@ -128,6 +131,7 @@ func (f *proxyFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.remoteCfg.UnknownKIDInterval, "unknown-kid-interval", 0, "remote key set: least time between unknown-kid refreshes (default 30s)")
 	fs.DurationVar(&f.remoteCfg.MaxStale, "max-stale", 0, "remote key set: oldest set served while refreshes fail (default 24h)")
 	fs.BoolVar(&f.allowWebSocket, "allow-websocket", false, "tunnel WebSocket upgrades of verified requests, until the token expires (any other upgrade is always refused)")
+	f.binding.register(fs)
 	fs.DurationVar(&f.timeouts.readHeader, "read-header-timeout", defaultReadHeaderTimeout, "time to read a request's header")
 	fs.DurationVar(&f.timeouts.read, "read-timeout", defaultReadTimeout, "time to read a whole request, header and body (0: no limit)")
 	fs.DurationVar(&f.timeouts.write, "write-timeout", defaultWriteTimeout, "time from the end of a request's header to the end of its response, upstream time included; a longer response is cut (0: no limit)")
@@ -193,9 +197,20 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 			return oldest.Seconds(), true
 		})
 	}
+	bind, err := f.binding.options(f.backend)
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	closeFn = func() { f.closeRemotes(); bind.close() }
 	opts := middleware.Options{
-		Realm:  "jwtverify",
-		Logger: logger,
+		Realm:            "jwtverify",
+		Logger:           logger,
+		DPoP:             bind.checker,
+		RequireDPoP:      bind.required,
+		PublicURL:        bind.publicURL,
+		TrustedProxies:   bind.trusted,
+		ClientCertHeader: bind.certHeader,
 		Observe: func(_ context.Context, o middleware.Outcome) {
 			result := o.Class
 			if result == "" {
@@ -279,7 +294,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		}
 		forward.ServeHTTP(w, r)
 	})
-	return &proxy{handler: h, metrics: reg.Handler(), timeouts: f.timeouts, errorLog: errorLog, close: closeFn}, nil
+	return &proxy{handler: h, metrics: reg.Handler(), tls: bind.tls, timeouts: f.timeouts, errorLog: errorLog, close: closeFn}, nil
 }
 
 // policy returns the access policy of --require-scope and
@@ -366,6 +381,13 @@ func (p *proxy) server(h http.Handler) *http.Server {
 // shutdown timeout at most; a WebSocket tunnel is not waited for).
 func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 	srv := p.server(p.handler)
+	if p.tls != nil {
+		// HTTP/1.1 only: the proxy refuses every other protocol (see
+		// upgradeOf), so HTTP/2 is not offered in ALPN.
+		srv.TLSConfig = p.tls
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		ln = tls.NewListener(ln, p.tls)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	var msrv *http.Server
