@@ -118,20 +118,20 @@ func buildSPIRE(t *testing.T, dst string) {
 	t.Logf("built spire-server in %v", time.Since(start).Round(time.Second))
 }
 
-// buildJWTVerify builds the jwtverify command of the enclosing module
-// (the repository root, "..") into a temporary directory.
+// buildJWTVerify builds the jwtverify command, the nested module
+// ../cmd/jwtverify with the library beside it, into a temporary directory.
 func buildJWTVerify(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs("..")
+	dir, err := filepath.Abs("../cmd/jwtverify")
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "jwtverify")
-	cmd := exec.Command(goCommand(t), "build", "-o", bin, "github.com/jwtverify/jwtverify/cmd/jwtverify")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd := exec.Command(goCommand(t), "build", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off") // the command module's own go.mod and replaces
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building jwtverify in %s: %v\n%s", root, err, out)
+		t.Fatalf("building jwtverify in %s: %v\n%s", dir, err, out)
 	}
 	return bin
 }
