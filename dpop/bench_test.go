@@ -2,6 +2,9 @@ package dpop_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -25,7 +28,7 @@ func BenchmarkDPoP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	client := ks.P384
+	client, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	token := jwttest.Sign("ES256", ks.P256, map[string]any{"kid": "k1"}, map[string]any{
 		"iss": "https://issuer.example", "aud": "api", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix(),
 		"cnf": map[string]any{"jkt": jwttest.Thumbprint(client)},
@@ -47,7 +50,7 @@ func BenchmarkDPoP(b *testing.B) {
 	b.Run("token+proof", func(b *testing.B) {
 		proofs := make([]string, b.N)
 		for i := range proofs {
-			proofs[i] = jwttest.DPoPProof("ES384", client, "GET", req.URL, token, nil)
+			proofs[i] = jwttest.DPoPProof("ES256", client, "GET", req.URL, token, nil)
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
