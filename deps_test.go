@@ -34,6 +34,7 @@ func TestDependencyDirection(t *testing.T) {
 		"./middleware":         {"github.com/redis/"},
 		"./backends/golangjwt": {"github.com/lestrrat-go/", mod + "/backends/jwx"},
 		"./backends/jwx":       {"github.com/golang-jwt/", mod + "/backends/golangjwt"},
+		"./backends/native":    {"github.com/golang-jwt/", "github.com/lestrrat-go/", mod + "/backends/golangjwt", mod + "/backends/jwx"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", pkg).Output()
 		if err != nil {

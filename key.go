@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/jwtverify/jwtverify/internal/ed25519pt"
 )
@@ -36,6 +37,32 @@ type keyData struct {
 	size   int    // RSA: modulus bytes; EC: coordinate bytes; HMAC: secret bytes
 	pub    crypto.PublicKey
 	secret any // HMAC: the []byte secret, boxed once so material does not allocate
+	// prep is a Preparer's state for this key (see prepared): nil until a
+	// Verifier with a Preparer first uses the key.
+	prep atomic.Pointer[preparedState]
+}
+
+// preparedState is one Preparer's state for a key; by is the Preparer's
+// Name, so that a Key shared by Verifiers of two Preparers rebuilds
+// rather than hands one's state to the other.
+type preparedState struct {
+	by    string
+	state any
+}
+
+// prepared returns p's state for k, built by p.Prepare on first use and
+// kept in k: a lock-free load on every later use.
+func (k Key) prepared(p Preparer) (any, error) {
+	name := p.Name()
+	if e := k.k.prep.Load(); e != nil && e.by == name {
+		return e.state, nil
+	}
+	state, err := p.Prepare(k.material())
+	if err != nil {
+		return nil, err
+	}
+	k.k.prep.Store(&preparedState{by: name, state: state})
+	return state, nil
 }
 
 // NewPublicKey returns a Key for pub, which must be an *rsa.PublicKey of at

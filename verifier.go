@@ -29,6 +29,26 @@ type Backend interface {
 	VerifySignature(alg string, key any, signingInput string, sig []byte) error
 }
 
+// Preparer is a Backend that keeps state per key, built once and reused by
+// every verification with that key: a prepared RSA modulus, pre-keyed HMAC
+// instances (backends/native). A Verifier whose backend is a Preparer calls
+// Prepare the first time a Key is used with it, keeps the result in the
+// Key (so it lives as long as the Key and is shared by every goroutine,
+// read without a lock), and calls VerifyPrepared instead of
+// VerifySignature.
+type Preparer interface {
+	Backend
+	// Prepare returns the state for key, the material VerifySignature
+	// gets. It may be called more than once for one key (concurrent first
+	// uses), and any of its results may be kept; the state must be
+	// immutable or safe for concurrent use. An error refuses the token as
+	// a bad signature.
+	Prepare(key any) (any, error)
+	// VerifyPrepared is VerifySignature with the state Prepare returned
+	// for the key.
+	VerifyPrepared(alg string, prepared any, signingInput string, sig []byte) error
+}
+
 // Bounds of Config, documented on its fields. (Its default MaxTokenBytes
 // is jws.DefaultMaxBytes, shared with the issuers package.)
 const (
@@ -113,6 +133,7 @@ type Config struct {
 // shares its Backend and KeySource with the caller and owns neither.
 type Verifier struct {
 	backend   Backend
+	preparer  Preparer // backend, when it is one
 	keys      KeySource
 	algs      []string
 	issuers   []string
@@ -149,6 +170,7 @@ func New(b Backend, cfg Config) (*Verifier, error) {
 		now:      cfg.Now,
 		maxBytes: cfg.MaxTokenBytes,
 	}
+	c.preparer, _ = b.(Preparer)
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {

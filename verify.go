@@ -61,7 +61,7 @@ func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	if want := sigLen(key, h.Algorithm); len(p.Signature) != want {
 		return nil, reject.Newf(ErrSignature, "signature is %d bytes; %s with this key needs %d", len(p.Signature), h.Algorithm, want)
 	}
-	if c.backend.VerifySignature(h.Algorithm, key.material(), p.SigningInput, p.Signature) != nil {
+	if c.verifySignature(key, h.Algorithm, p.SigningInput, p.Signature) != nil {
 		return nil, errBadSignature
 	}
 
@@ -76,6 +76,19 @@ func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 	tok.Claims.Raw = p.PayloadText()
 	return tok, nil
+}
+
+// verifySignature checks sig with the backend: with the key's prepared
+// state when the backend is a Preparer.
+func (c *Verifier) verifySignature(key Key, alg, input string, sig []byte) error {
+	if c.preparer == nil {
+		return c.backend.VerifySignature(alg, key.material(), input, sig)
+	}
+	state, err := key.prepared(c.preparer)
+	if err != nil {
+		return err
+	}
+	return c.preparer.VerifyPrepared(alg, state, input, sig)
 }
 
 // Fixed rejections of Verify: one immutable value each.

@@ -8,6 +8,7 @@ import (
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/backends/native"
 )
 
 func TestBackendsAgree(t *testing.T) {
@@ -15,5 +16,5 @@ func TestBackendsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backendtest.Agree(t, golangjwt.Backend{}, j)
+	backendtest.Agree(t, golangjwt.Backend{}, j, native.Backend{})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/jwtverify/jwtverify/backends/backendtest"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/backends/native"
 	"github.com/jwtverify/jwtverify/internal/ed25519pt"
 	"github.com/jwtverify/jwtverify/internal/mint"
 	"github.com/jwtverify/jwtverify/keyset"
@@ -48,7 +49,7 @@ var loadEnv = sync.OnceValues(func() (*env, error) {
 		return nil, err
 	}
 	e := &env{fix: fix}
-	for _, b := range []jwtverify.Backend{golangjwt.Backend{}, jb} {
+	for _, b := range []jwtverify.Backend{golangjwt.Backend{}, jb, native.Backend{}} {
 		cfg := fix.Config()
 		cfg.Leeway = 30 * time.Second
 		v, err := jwtverify.New(b, cfg)
@@ -151,6 +152,9 @@ func FuzzVerifyGolangJWT(f *testing.F) { fuzzVerify(f, 0) }
 
 // FuzzVerifyJWX sends arbitrary tokens through the jwx backend.
 func FuzzVerifyJWX(f *testing.F) { fuzzVerify(f, 1) }
+
+// FuzzVerifyNative sends arbitrary tokens through the native backend.
+func FuzzVerifyNative(f *testing.F) { fuzzVerify(f, 2) }
 
 // FuzzBackendsAgree checks that every backend gives the same verdict, class
 // and claims for the same input.

@@ -10,6 +10,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/backends/native"
 )
 
 // Exit codes.
@@ -27,6 +28,7 @@ var backends = []struct {
 }{
 	{"golang-jwt", func() (jwtverify.Backend, error) { return golangjwt.Backend{}, nil }},
 	{"jwx", func() (jwtverify.Backend, error) { return jwx.NewBackend() }},
+	{"native", func() (jwtverify.Backend, error) { return native.Backend{}, nil }},
 }
 
 func newBackend(name string) (jwtverify.Backend, error) {
@@ -35,7 +37,7 @@ func newBackend(name string) (jwtverify.Backend, error) {
 			return b.new()
 		}
 	}
-	return nil, fmt.Errorf("unknown backend %q (golang-jwt or jwx)", name)
+	return nil, fmt.Errorf("unknown backend %q (golang-jwt, jwx or native)", name)
 }
 
 const usage = `usage: jwtverify <command> [flags]

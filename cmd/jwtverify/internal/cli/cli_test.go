@@ -43,7 +43,7 @@ func writeFile(t *testing.T, name string, data []byte) string {
 	return p
 }
 
-var backendNames = []string{"golang-jwt", "jwx"}
+var backendNames = []string{"golang-jwt", "jwx", "native"}
 
 // checkRejected asserts exit 1 and one stderr line "jwtverify: rejected: CLASS: detail"
 // that does not echo the token.
@@ -361,7 +361,7 @@ func TestBench(t *testing.T) {
 	if r.code != ExitValid {
 		t.Fatalf("bench: %+v", r)
 	}
-	for _, want := range []string{"RS256", "PS256", "ES256", "EdDSA", "HS256", "limit", "golang-jwt", "jwx", "golang-jwt/remote", "cached", "vs limit"} {
+	for _, want := range []string{"RS256", "PS256", "ES256", "EdDSA", "HS256", "limit", "floor", "native", "golang-jwt", "jwx", "native/remote", "golang-jwt/remote", "cached", "vs limit"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("bench table lacks %q:\n%s", want, r.stdout)
 		}
@@ -371,7 +371,7 @@ func TestBench(t *testing.T) {
 	}
 	r = run("", "bench", "--duration", "300ms", "--format", "json")
 	var results []map[string]any
-	if r.code != ExitValid || json.Unmarshal([]byte(r.stdout), &results) != nil || len(results) != 28 {
+	if r.code != ExitValid || json.Unmarshal([]byte(r.stdout), &results) != nil || len(results) != 42 { // 4 asymmetric algorithms × (limit, floor, 3 backends static and remote, cached) + HS256 × 6
 		t.Fatalf("bench json: %d results, %+v", len(results), r)
 	}
 	for _, res := range results {

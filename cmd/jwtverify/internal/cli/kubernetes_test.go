@@ -176,7 +176,7 @@ func TestKubernetesServiceAccountToken(t *testing.T) {
 		}
 	}
 	seen := k.seen()
-	if len(seen) != 4 {
+	if len(seen) != 2*len(backendNames) {
 		t.Fatalf("%d requests, want discovery and JWKS for each backend", len(seen))
 	}
 	for _, a := range seen {

@@ -67,7 +67,7 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.types, "type", "required typ header, e.g. at+jwt (repeatable: any of them; case-insensitive, \"application/\" optional); none: typ not checked")
 	fs.DurationVar(&f.leeway, "leeway", 0, "clock skew for exp/nbf/iat (Go duration, at most 5m)")
 	fs.StringVar(&f.now, "now", "", "validate as of TIME (RFC 3339 or Unix seconds); default: the clock")
-	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx")
+	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx | native")
 }
 
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,0 +1,162 @@
+// Package native is the jwtverify backend built on the standard library's
+// crypto and filippo.io/bigmod, the exported copy of the standard
+// library's own constant-time modular arithmetic. It is a
+// jwtverify.Preparer: each key's state is built once, kept in the key, and
+// reused by every verification with it.
+//
+//   - RSA PKCS #1 v1.5 (RS256, RS384, RS512): the modulus is prepared once
+//     per key (bigmod.NewModulus: its Montgomery constants), and each
+//     verification computes s^e mod n (bigmod's ExpShortVarTime, the
+//     exponent being public) and compares the result in full, in constant
+//     time, with the encoding it must be, 00 01 FF…FF 00 || DigestInfo ||
+//     H, built as the standard library builds it and never parsed: parsing
+//     the padding is how Bleichenbacher's 2006 forgery works. A signature
+//     not below the modulus is refused.
+//   - RSA-PSS (PS256, PS384, PS512): the same prepared modulus, with
+//     EMSA-PSS verification (RFC 8017 §9.1.2, MGF1 with the message hash)
+//     and a salt as long as the hash (RFC 7518 §3.5).
+//   - HMAC (HS256, HS384, HS512): instances keyed once per secret, reused
+//     through a pool, compared with hmac.Equal. The secret stays in the
+//     key: only the HMAC's own keyed state is derived from it.
+//   - ECDSA and EdDSA: the standard library (crypto/ecdsa, crypto/ed25519).
+//
+// The zero Backend is ready to use and safe for concurrent use.
+package native
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"filippo.io/bigmod"
+
+	"github.com/jwtverify/jwtverify"
+)
+
+// Backend verifies signatures with prepared per-key state. The zero value
+// is ready to use; it holds no state of its own (the state lives in the
+// keys) and is safe for concurrent use.
+type Backend struct{}
+
+var _ jwtverify.Preparer = Backend{}
+
+// New returns a jwtverify.Verifier that checks signatures with Backend.
+func New(cfg jwtverify.Config) (*jwtverify.Verifier, error) {
+	return jwtverify.New(Backend{}, cfg)
+}
+
+// Name returns "native".
+func (Backend) Name() string { return "native" }
+
+// errBad is the one error of a signature that does not verify; its text
+// is discarded by the core anyway.
+var errBad = errors.New("native: signature does not verify")
+
+// VerifySignature implements jwtverify.Backend for callers that do not
+// keep prepared state: it prepares the key and verifies, every time.
+func (b Backend) VerifySignature(alg string, key any, signingInput string, sig []byte) error {
+	state, err := b.Prepare(key)
+	if err != nil {
+		return err
+	}
+	return b.VerifyPrepared(alg, state, signingInput, sig)
+}
+
+// Prepare implements jwtverify.Preparer: the prepared modulus of an RSA
+// key, the keyed HMAC pools of a secret; ECDSA and Ed25519 keys are used
+// as they are.
+func (Backend) Prepare(key any) (any, error) {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		return prepareRSA(k)
+	case []byte:
+		return prepareHMAC(k), nil
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+		return k, nil
+	}
+	return nil, fmt.Errorf("native: unsupported key type %T", key)
+}
+
+// VerifyPrepared implements jwtverify.Preparer.
+func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []byte) error {
+	h, ok := hashOf(alg)
+	if !ok {
+		return errBad
+	}
+	var good bool
+	switch st := state.(type) {
+	case *rsaKey:
+		switch alg[:2] {
+		case "RS":
+			good = st.verifyPKCS1v15(h, signingInput, sig)
+		case "PS":
+			good = st.verifyPSS(h, signingInput, sig)
+		}
+	case *hmacKey:
+		good = alg[:2] == "HS" && st.verify(h, signingInput, sig)
+	case *ecdsa.PublicKey:
+		good = alg[:2] == "ES" && verifyECDSA(st, h, signingInput, sig)
+	case ed25519.PublicKey:
+		good = alg == "EdDSA" && ed25519.Verify(st, []byte(signingInput), sig)
+	}
+	if !good {
+		return errBad
+	}
+	return nil
+}
+
+// verifyECDSA checks a JWS ECDSA signature, r || s each of the curve's
+// full length (the core has checked the total length), with the standard
+// library.
+func verifyECDSA(pub *ecdsa.PublicKey, h hashID, input string, sig []byte) bool {
+	digest := h.sum(input)
+	n := len(sig) / 2
+	r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
+	return ecdsa.Verify(pub, digest, r, s)
+}
+
+// rsaKey is the prepared state of an RSA key.
+type rsaKey struct {
+	n    *bigmod.Modulus
+	e    uint
+	size int // modulus bytes: the length of signatures and of EM
+	bits int // modulus bits
+	// pkcs1 holds, per hash, the PKCS #1 v1.5 encoding without the hash:
+	// 00 01 FF…FF 00 || DigestInfo prefix, size - hash length bytes.
+	pkcs1 [numHashes][]byte
+}
+
+func prepareRSA(k *rsa.PublicKey) (*rsaKey, error) {
+	n, err := bigmod.NewModulus(k.N.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("native: RSA modulus: %v", err)
+	}
+	st := &rsaKey{n: n, e: uint(k.E), size: (k.N.BitLen() + 7) / 8, bits: k.N.BitLen()}
+	for h := range hashID(numHashes) {
+		prefix := digestInfo[h]
+		tLen := len(prefix) + h.size()
+		if st.size < tLen+11 {
+			continue // too short for this hash: every such signature fails
+		}
+		em := make([]byte, st.size-h.size())
+		em[1] = 1
+		for i := 2; i < st.size-tLen-1; i++ {
+			em[i] = 0xff
+		}
+		copy(em[st.size-tLen:], prefix)
+		st.pkcs1[h] = em
+	}
+	return st, nil
+}
+
+// exp returns sig^e mod n as size bytes, or false when sig is not below n.
+func (k *rsaKey) exp(sig []byte) ([]byte, bool) {
+	s, err := bigmod.NewNat().SetBytes(sig, k.n)
+	if err != nil {
+		return nil, false // s ≥ n
+	}
+	return bigmod.NewNat().ExpShortVarTime(s, k.e, k.n).Bytes(k.n), true
+}
