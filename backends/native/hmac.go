@@ -27,7 +27,7 @@ func prepareHMAC(secret []byte) *hmacKey {
 func (k *hmacKey) verify(h hashID, input string, sig []byte) bool {
 	mac := k.pools[h].Get().(hash.Hash)
 	mac.Reset()
-	mac.Write([]byte(input))
+	mac.Write(bytesOf(input))
 	var buf [64]byte
 	good := hmac.Equal(mac.Sum(buf[:0]), sig)
 	k.pools[h].Put(mac)
