@@ -8,16 +8,17 @@
 // bytes in any error), in this order:
 //
 //  1. the proof is one compact JWS of at most MaxProofBytes whose header
-//     has typ dpop+jwt, an asymmetric alg of Config.Algorithms and a jwk
-//     that is a public key (no private members, no oct);
-//  2. the signature verifies with that jwk;
+//     has a jwk that is a public key (no private members, no oct; RSA of
+//     at most 4096 bits) whose RFC 7638 thumbprint is the token's cnf.jkt,
+//     typ dpop+jwt and an asymmetric alg of Config.Algorithms;
+//  2. the signature verifies with that jwk (exp and nbf, when present,
+//     hold within Leeway);
 //  3. htm is the request's method and htu its URL (scheme, authority and
 //     path; query and fragment ignored; both normalized, RFC 3986 §6);
 //  4. iat is within Window of now, either side, plus Leeway;
 //  5. with server nonces on, nonce is one the Checker issued within the
 //     last two steps (else ErrNonce, with Nonce to send);
-//  6. ath is the base64url SHA-256 of the access token, and the RFC 7638
-//     thumbprint of jwk is the token's cnf.jkt;
+//  6. ath is the base64url SHA-256 of the access token;
 //  7. jti, 1 to 256 bytes, has not been seen within the window: the
 //     ReplayStore remembers it (else ErrProof; a store that cannot answer
 //     is ErrUnavailable, never acceptance).
@@ -31,6 +32,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -72,6 +74,7 @@ const (
 	defaultNonceStep = 5 * time.Minute
 	defaultMaxBytes  = 8 << 10
 	maxJTIBytes      = 256
+	maxRSABits       = 4096 // a client's proof key; larger ones cost a proof check far more
 	minNonceSecret   = 32
 )
 
@@ -128,6 +131,7 @@ type Checker struct {
 	v        *jwtverify.Verifier // proofs: typ dpop+jwt, the allowlist, the key from the proof
 	algs     []string
 	window   time.Duration // Window + Leeway
+	leeway   time.Duration
 	store    ReplayStore
 	nonceKey []byte
 	step     time.Duration
@@ -179,6 +183,7 @@ func New(b jwtverify.Backend, cfg Config) (*Checker, error) {
 	c := &Checker{
 		algs:     algs,
 		window:   cfg.Window + cfg.Leeway,
+		leeway:   cfg.Leeway,
 		store:    cfg.Store,
 		nonceKey: slices.Clone(cfg.NonceSecret),
 		step:     cmp.Or(cfg.NonceStep, defaultNonceStep),
@@ -287,6 +292,11 @@ func (c *Checker) Check(ctx context.Context, proof string, r Request) error {
 	if err != nil {
 		return err
 	}
+	// The key must be the token's before any signature work: a proof key
+	// of another holder costs nothing more than this comparison.
+	if subtle.ConstantTimeCompare([]byte(thumb), []byte(r.JKT)) != 1 {
+		return proofErr("the proof's key is not the one the access token is bound to (cnf.jkt)")
+	}
 	tok, err := c.v.Verify(context.WithValue(ctx, proofKeyCtx{}, key), proof)
 	if err != nil {
 		return fmt.Errorf("%w: proof: %v", ErrProof, err) // jwtverify's errors hold no token bytes
@@ -308,6 +318,12 @@ func (c *Checker) Check(ctx context.Context, proof string, r Request) error {
 		return proofErr("iat is required")
 	case iat.Before(now.Add(-c.window)) || iat.After(now.Add(c.window)):
 		return proofErr("iat is outside the proof window")
+	// The core was given the window as its leeway, for iat; exp and nbf,
+	// which proofs seldom carry, get only Config.Leeway.
+	case !tok.Claims.ExpiresAt.IsZero() && !now.Before(tok.Claims.ExpiresAt.Add(c.leeway)):
+		return proofErr("the proof has expired (exp)")
+	case !tok.Claims.NotBefore.IsZero() && now.Before(tok.Claims.NotBefore.Add(-c.leeway)):
+		return proofErr("the proof is not yet valid (nbf)")
 	case c.nonceKey != nil && !c.validNonce(cl.nonce):
 		return fmt.Errorf("%w: the proof needs the server's current nonce", ErrNonce)
 	}
@@ -315,11 +331,11 @@ func (c *Checker) Check(ctx context.Context, proof string, r Request) error {
 	if subtle.ConstantTimeCompare([]byte(cl.ath), []byte(base64.RawURLEncoding.EncodeToString(ath[:]))) != 1 {
 		return proofErr("ath is not the hash of the access token")
 	}
-	if subtle.ConstantTimeCompare([]byte(thumb), []byte(r.JKT)) != 1 {
-		return proofErr("the proof's key is not the one the access token is bound to (cnf.jkt)")
-	}
 	id := sha256.Sum256([]byte(thumb + "\x00" + cl.jti))
-	seen, err := c.store.Remember(ctx, base64.RawURLEncoding.EncodeToString(id[:]), iat.Add(c.window))
+	// The end of the window on the wall clock, which the stores read,
+	// whatever Config.Now says.
+	until := time.Now().Add(iat.Add(c.window).Sub(now))
+	seen, err := c.store.Remember(ctx, base64.RawURLEncoding.EncodeToString(id[:]), until)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -351,12 +367,15 @@ func (c *Checker) proofKey(proof string) (jwtverify.Key, string, error) {
 	}
 	key, err := keyset.ParseJWK(raw)
 	if err != nil {
-		// keyset's errors hold no key material and quote values cut short.
-		return jwtverify.Key{}, "", fmt.Errorf("%w: jwk: %v", ErrProof, err)
+		// keyset's reasons may quote a member of the jwk: a fixed one.
+		return jwtverify.Key{}, "", proofErr("jwk is not a usable public key")
+	}
+	if rsaKey, ok := key.Public().(*rsa.PublicKey); ok && rsaKey.N.BitLen() > maxRSABits {
+		return jwtverify.Key{}, "", proofErr("jwk is an RSA key above 4096 bits")
 	}
 	thumb, err := keyset.Thumbprint(key)
 	if err != nil {
-		return jwtverify.Key{}, "", fmt.Errorf("%w: jwk: %v", ErrProof, err)
+		return jwtverify.Key{}, "", proofErr("jwk is not a usable public key")
 	}
 	return key, thumb, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	bigpkg "math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -297,8 +298,60 @@ func TestStore(t *testing.T) {
 	if len(rec.ids) != 1 || strings.Contains(rec.ids[0], "my-jti") || len(rec.ids[0]) != 43 {
 		t.Fatalf("store ids %q, want one 43-byte digest", rec.ids)
 	}
-	if want := time.Unix(iat, 0).Add(65 * time.Second); !rec.until[0].Equal(want) {
+	if want := time.Unix(iat, 0).Add(65 * time.Second); rec.until[0].Sub(want).Abs() > time.Second {
 		t.Fatalf("until %v, want iat + Window + Leeway = %v", rec.until[0], want)
+	}
+}
+
+// TestStoreClock: the deadline given to the store is on the wall clock,
+// which stores read, whatever Config.Now says: with a Checker clock ten
+// minutes behind, a proof is still accepted once only.
+func TestStoreClock(t *testing.T) {
+	key := ecKey(t)
+	behind := func() time.Time { return time.Now().Add(-10 * time.Minute) }
+	c := newChecker(t, golangjwt.Backend{}, func(cfg *dpop.Config) { cfg.Now = behind })
+	r := dpop.Request{Method: "GET", URL: reqURL, AccessToken: accessToken, JKT: jwttest.Thumbprint(key)}
+	p := jwttest.DPoPProof("ES256", key, "GET", reqURL, accessToken, map[string]any{"iat": behind().Unix()})
+	if err := c.Check(context.Background(), p, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(context.Background(), p, r); !errors.Is(err, dpop.ErrProof) {
+		t.Fatalf("second use with a clock behind: %v, want a replay", err)
+	}
+}
+
+// TestProofExpNbf: exp and nbf of a proof get Config.Leeway only, not the
+// iat window; a proof key above 4096 bits and a jwk with an odd member
+// are refused with fixed reasons holding no proof bytes.
+func TestProofExpNbf(t *testing.T) {
+	key := ecKey(t)
+	c := newChecker(t, golangjwt.Backend{}, nil)
+	r := dpop.Request{Method: "GET", URL: reqURL, AccessToken: accessToken, JKT: jwttest.Thumbprint(key)}
+	for name, claims := range map[string]map[string]any{
+		"exp 30 s ago":   {"exp": time.Now().Add(-30 * time.Second).Unix()},
+		"nbf 30 s ahead": {"nbf": time.Now().Add(30 * time.Second).Unix()},
+	} {
+		if err := c.Check(context.Background(), jwttest.DPoPProof("ES256", key, "GET", reqURL, accessToken, claims), r); !errors.Is(err, dpop.ErrProof) {
+			t.Errorf("%s: %v, want refused", name, err)
+		}
+	}
+	if err := c.Check(context.Background(), jwttest.DPoPProof("ES256", key, "GET", reqURL, accessToken, map[string]any{"exp": time.Now().Add(30 * time.Second).Unix()}), r); err != nil {
+		t.Errorf("exp ahead: %v", err)
+	}
+	// A modulus of more than 4096 bits with no small factor: the product
+	// of fixture moduli (a real key's modulus would take seconds to make).
+	ks := testkeys.Load()
+	n := new(bigpkg.Int).Mul(ks.RSA1.N, ks.RSA2.N)
+	n.Mul(n, ks.RSA1.N)
+	big := map[string]any{"kty": "RSA", "n": base64.RawURLEncoding.EncodeToString(n.Bytes()), "e": "AQAB"}
+	bigProof := jwttest.Sign("RS256", testkeys.Load().RSA1, map[string]any{"typ": "dpop+jwt", "jwk": big}, map[string]any{"htm": "GET"})
+	if err := c.Check(context.Background(), bigProof, dpop.Request{Method: "GET", URL: reqURL, AccessToken: accessToken, JKT: "x"}); !errors.Is(err, dpop.ErrProof) || !strings.Contains(err.Error(), "4096") {
+		t.Errorf("4200-bit proof key: %v", err)
+	}
+	jwk := map[string]any{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "use": "SECRETVALUE-use"}
+	p := jwttest.Sign("ES256", key, map[string]any{"typ": "dpop+jwt", "jwk": jwk}, map[string]any{"htm": "GET"})
+	if err := c.Check(context.Background(), p, r); !errors.Is(err, dpop.ErrProof) || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("odd jwk: %v", err)
 	}
 }
 

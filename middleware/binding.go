@@ -72,24 +72,32 @@ func (m *Middleware) checkBinding(r *http.Request, scheme, token string, s *acce
 	return Outcome{}, false
 }
 
-// confirmation reads cnf.jkt and cnf["x5t#S256"] of s; ok is false for a
-// cnf present but not an object of strings.
+// confirmation reads cnf.jkt and cnf["x5t#S256"] of s. ok is false for a
+// cnf present but not an object, empty, with a member of another name
+// (jwk, kid, jku, x5t, a case variant: a binding this middleware cannot
+// enforce), or whose members are not non-empty strings: such a token says
+// it is bound, to something that cannot be checked, and is refused.
 func confirmation(s *access.Subject) (jkt, x5t string, ok bool) {
 	cnf, found := s.Lookup("cnf")
 	if !found {
 		return "", "", true
 	}
 	obj, isObj := cnf.(map[string]any)
-	if !isObj {
+	if !isObj || len(obj) == 0 {
 		return "", "", false
 	}
-	for name, dst := range map[string]*string{"jkt": &jkt, "x5t#S256": &x5t} {
-		if v, has := obj[name]; has {
-			str, isStr := v.(string)
-			if !isStr || str == "" {
-				return "", "", false
-			}
-			*dst = str
+	for name, v := range obj {
+		str, isStr := v.(string)
+		if !isStr || str == "" {
+			return "", "", false
+		}
+		switch name {
+		case "jkt":
+			jkt = str
+		case "x5t#S256":
+			x5t = str
+		default:
+			return "", "", false
 		}
 	}
 	return jkt, x5t, true

@@ -126,6 +126,22 @@ func TestDPoPBinding(t *testing.T) {
 			return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"jkt": 7}}))
 		},
 			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
+		{"cnf.jwk (RFC 7800), not enforced", func() *http.Request {
+			return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"jwk": map[string]any{"kty": "EC"}}}))
+		}, want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
+		{"cnf.kid", func() *http.Request {
+			return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"kid": "k"}}))
+		},
+			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
+		{"cnf.JKT", func() *http.Request {
+			return request("Bearer", e.token(map[string]any{"cnf": map[string]any{"JKT": "x"}}))
+		},
+			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
+		{"cnf empty", func() *http.Request { return request("Bearer", e.token(map[string]any{"cnf": map[string]any{}})) },
+			want{401, "binding"}, want{401, "binding"}, want{401, "binding"}},
+		{"cnf.jkt and an unknown member", func() *http.Request {
+			return request("DPoP", e.token(map[string]any{"cnf": map[string]any{"jkt": jwttest.Thumbprint(key), "x5t": "y"}}), proof(key, "GET", api, bound, nil))
+		}, want{401, "missing"}, want{401, "binding"}, want{401, "binding"}},
 	} {
 		for mode, w := range map[string]want{"off": tc.off, "allowed": tc.allow, "required": tc.requ} {
 			t.Run(tc.name+"/"+mode, func(t *testing.T) {

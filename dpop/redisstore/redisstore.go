@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtverify/jwtverify/dpop"
@@ -71,7 +72,22 @@ type Options struct {
 	// closed fast. A deadline of the caller's context that comes earlier
 	// applies instead. Zero means DefaultTimeout; it must not be negative.
 	Timeout time.Duration
+
+	// AllowEviction lets the store be used on a server whose
+	// maxmemory-policy may evict keys. By default a Store asks the server
+	// (CONFIG GET maxmemory-policy) before its first Remember, and fails
+	// every Remember (closed) with ErrEvictionPolicy while the answer is
+	// anything but noeviction: under memory pressure, which any client
+	// holding a token can cause with proofs of its own, an evicted id is a
+	// proof accepted twice. A server that does not answer CONFIG (managed
+	// services often disable it) is taken as configured: set noeviction
+	// there. Zero: false.
+	AllowEviction bool
 }
+
+// ErrEvictionPolicy is returned by Remember when the server's
+// maxmemory-policy is not noeviction and Options.AllowEviction is unset.
+var ErrEvictionPolicy = errors.New("redisstore: the server's maxmemory-policy may evict remembered proofs: set it to noeviction")
 
 // Store is a dpop.ReplayStore in Redis. It is made by New or NewFromURL;
 // the zero value is not usable. A Store is safe for concurrent use by any
@@ -84,6 +100,9 @@ type Store struct {
 	prefix  string
 	timeout time.Duration
 	owned   bool
+
+	allowEviction bool
+	policyOK      atomic.Bool // the server's maxmemory-policy was found safe
 }
 
 var _ dpop.ReplayStore = (*Store)(nil)
@@ -174,7 +193,7 @@ func (o Options) check() error {
 // newStore returns a Store on client with opts, which passed check, and
 // their defaults.
 func newStore(client redis.UniversalClient, opts Options, owned bool) *Store {
-	s := &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout, owned: owned}
+	s := &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout, owned: owned, allowEviction: opts.AllowEviction}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -221,12 +240,37 @@ func (s *Store) Remember(ctx context.Context, id string, until time.Time) (seen 
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	if !s.allowEviction && !s.policyOK.Load() {
+		if err := s.checkPolicy(ctx); err != nil {
+			return false, err
+		}
+	}
 	cmd := redis.NewBoolCmd(ctx, "set", s.prefix+id, "1", "nx", "px", ms)
 	if err := s.client.Process(ctx, cmd); err != nil {
 		return false, fmt.Errorf("redisstore: SET NX: %w", err)
 	}
 	// BoolCmd reads OK as true and the nil reply (the key exists) as false.
 	return !cmd.Val(), nil
+}
+
+// checkPolicy asks the server for its maxmemory-policy, until it has
+// answered noeviction once (a policy changed later is not seen). A server
+// that refuses CONFIG is taken as configured; one that cannot be reached
+// fails this Remember.
+func (s *Store) checkPolicy(ctx context.Context) error {
+	res, err := s.client.ConfigGet(ctx, "maxmemory-policy").Result()
+	switch {
+	case err != nil && strings.Contains(strings.ToLower(err.Error()), "unknown command"),
+		err != nil && strings.Contains(strings.ToUpper(err.Error()), "NOPERM"):
+		s.policyOK.Store(true) // CONFIG disabled: cannot tell
+		return nil
+	case err != nil:
+		return fmt.Errorf("redisstore: CONFIG GET maxmemory-policy: %w", err)
+	case res["maxmemory-policy"] != "noeviction":
+		return ErrEvictionPolicy
+	}
+	s.policyOK.Store(true)
+	return nil
 }
 
 // Close closes the client if the Store owns it (it was made by

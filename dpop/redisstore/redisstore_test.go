@@ -655,3 +655,31 @@ func TestClose(t *testing.T) {
 	}
 	remember(t, s, newID(t), time.Now().Add(time.Minute))
 }
+
+// TestEvictionPolicy: on a server that may evict keys (volatile-lru, as
+// managed services often default to), every Remember fails closed with
+// ErrEvictionPolicy, so that a flood cannot evict a remembered proof and
+// have it accepted again; AllowEviction opts out.
+func TestEvictionPolicy(t *testing.T) {
+	srv, err := redistest.Start("--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	s, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Remember(context.Background(), newID(t), time.Now().Add(time.Minute)); !errors.Is(err, redisstore.ErrEvictionPolicy) {
+		t.Fatalf("volatile-lru: %v, want ErrEvictionPolicy", err)
+	}
+	opted, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{AllowEviction: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opted.Close()
+	if seen, err := opted.Remember(context.Background(), newID(t), time.Now().Add(time.Minute)); seen || err != nil {
+		t.Fatalf("AllowEviction: %v %v", seen, err)
+	}
+}

@@ -98,11 +98,13 @@ const (
 	// of elements, one per proxy hop, each a semicolon-separated list of
 	// Key=Value pairs whose values may be double-quoted (inside quotes,
 	// commas and semicolons do not split and a backslash escapes the next
-	// character, so \" is a literal quote). Only the LAST element is used:
-	// it is the one added by the proxy nearest to us, the trusted one (with
-	// SANITIZE_SET it is the only element; with APPEND_FORWARD the earlier
-	// elements were received from further downstream and are exactly what
-	// an attacker could have written). In it, Cert (the URL-encoded PEM of
+	// character, so \" is a literal quote). Exactly one element is
+	// accepted: what Envoy writes with forward_client_cert_details
+	// SANITIZE_SET. More than one is refused, because Envoy writes the
+	// certificate's URI and DNS names unquoted: a client certificate whose
+	// URI SAN holds ",Hash=…" would otherwise end Envoy's element and add
+	// one of the client's own, which no parser can tell from a real second
+	// hop (APPEND_FORWARD is therefore not supported). In it, Cert (the URL-encoded PEM of
 	// the client certificate) is decoded, parsed and hashed; if Hash (hex
 	// SHA-256 of the DER, case-insensitive) is present too it must match,
 	// else ErrHashMismatch. Without Cert, Hash alone is accepted and
@@ -336,15 +338,18 @@ func decodeBase64(s string) ([]byte, error) {
 	return der, nil
 }
 
-// fromXFCC reads FormatXFCC and returns the SHA-256 of the last element's
+// fromXFCC reads FormatXFCC, one element, and returns the SHA-256 of its
 // certificate.
 func fromXFCC(v string) ([]byte, error) {
 	elems, err := parseXFCC(v)
 	if err != nil {
 		return nil, err
 	}
+	if len(elems) != 1 {
+		return nil, malformed("XFCC has more than one element (only SANITIZE_SET is supported)")
+	}
 	var cert, hash *string
-	for _, p := range elems[len(elems)-1] {
+	for _, p := range elems[0] {
 		switch {
 		case strings.EqualFold(p.key, "cert"):
 			if cert != nil {

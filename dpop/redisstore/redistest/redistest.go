@@ -77,15 +77,16 @@ func (s *Server) Addr() string { return s.addr }
 // PATH or, run as root on a machine with apt-get, installs Debian's
 // package first; without one it fails, never skips. A port taken between
 // choosing and binding it is tried again with another. The caller stops
-// the server with Stop.
-func Start() (*Server, error) {
+// the server with Stop. extra are more redis-server arguments
+// ("--maxmemory-policy", "volatile-lru").
+func Start(extra ...string) (*Server, error) {
 	bin, err := findRedisServer()
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
 	for range 3 {
-		s, err := startRedisOnce(bin)
+		s, err := startRedisOnce(bin, extra)
 		if err == nil {
 			return s, nil
 		}
@@ -94,7 +95,7 @@ func Start() (*Server, error) {
 	return nil, errors.Join(errs...)
 }
 
-func startRedisOnce(bin string) (*Server, error) {
+func startRedisOnce(bin string, extra []string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -109,10 +110,10 @@ func startRedisOnce(bin string) (*Server, error) {
 		out:  &syncBuffer{},
 		done: make(chan struct{}),
 	}
-	s.cmd = exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir,
-		"--daemonize", "no", "--logfile", "")
+		"--daemonize", "no", "--logfile", ""}, extra...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	if err := s.cmd.Start(); err != nil {

@@ -320,3 +320,88 @@ func TestProxyMTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyStripsCertHeaders: a client certificate header (Envoy's
+// X-Forwarded-Client-Cert, and --client-cert-header) reaches the upstream
+// only from a --trusted-proxy, in every spelling.
+func TestProxyStripsCertHeaders(t *testing.T) {
+	got := make(chan http.Header, 10)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer upstream.Close()
+	key := writeFile(t, "ec.pem", testkeys.PublicPEM(&testkeys.Load().P256.PublicKey))
+	tok := boundToken(t, nil)
+	for _, tc := range []struct {
+		trusted string
+		kept    bool
+	}{{"10.0.0.0/8", false}, {"127.0.0.1/32", true}} {
+		pf := parseProxyFlags(t, "--listen", "127.0.0.1:0", "--upstream", upstream.URL, "--key", key,
+			"--issuer", backendtest.Issuer, "--audience", backendtest.Audience,
+			"--client-cert-header", "X-SSL-Client-Cert", "--trusted-proxy", tc.trusted)
+		addr, _, stop := startProxy(t, pf)
+		req, _ := http.NewRequest("GET", addr+"/x", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Forwarded-Client-Cert", "Hash=forged")
+		req.Header["X_Forwarded_Client_Cert"] = []string{"forged"}
+		req.Header.Set("X-SSL-Client-Cert", "forged")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("trusted %s: %v %v", tc.trusted, resp, err)
+		}
+		resp.Body.Close()
+		h := <-got
+		for _, want := range []string{"x-forwarded-client-cert", "x_forwarded_client_cert", "x-ssl-client-cert"} {
+			present := false
+			for name := range h {
+				present = present || strings.EqualFold(name, want)
+			}
+			if present != tc.kept {
+				t.Errorf("trusted %s: upstream has %s: %v, want %v", tc.trusted, want, present, tc.kept)
+			}
+		}
+		stop()
+	}
+}
+
+// TestProxyDPoPWindowAndSharedNonce: --dpop-window widens the iat window
+// (a 90 s old proof passes with 2m, not with the default); two instances
+// with one --dpop-nonce-secret-file accept each other's nonces; and a
+// client certificate from another CA than --client-ca is refused at the
+// TLS handshake.
+func TestProxyDPoPWindowAndSharedNonce(t *testing.T) {
+	client, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	bound := boundToken(t, map[string]any{"jkt": jwttest.Thumbprint(client)})
+	reached := make(chan string, 100)
+	old := func(u string) string {
+		return jwttest.DPoPProof("ES256", client, "GET", u, bound, map[string]any{"iat": time.Now().Add(-90 * time.Second).Unix()})
+	}
+	wide := dpopProxy(t, reached, "--dpop-window", "2m")
+	if a := call(t, reached, nil, "GET", wide+"/x", "DPoP "+bound, old(wide+"/x")); a.status != 200 {
+		t.Errorf("90 s old proof with --dpop-window 2m: %+v", a)
+	}
+	narrow := dpopProxy(t, reached)
+	if a := call(t, reached, nil, "GET", narrow+"/x", "DPoP "+bound, old(narrow+"/x")); a.status != 401 {
+		t.Errorf("90 s old proof with the default window: %+v", a)
+	}
+
+	secret := writeFile(t, "nonce-secret", []byte("0123456789abcdef0123456789abcdef"))
+	public := "https://api.example"
+	a := dpopProxy(t, reached, "--dpop-nonce", "--dpop-nonce-secret-file", secret, "--dpop-public-url", public)
+	b := dpopProxy(t, reached, "--dpop-nonce", "--dpop-nonce-secret-file", secret, "--dpop-public-url", public)
+	first := call(t, reached, nil, "GET", a+"/x", "DPoP "+bound, jwttest.DPoPProof("ES256", client, "GET", public+"/x", bound, nil))
+	if first.status != 401 || first.nonce == "" {
+		t.Fatalf("no nonce: %+v", first)
+	}
+	withNonce := jwttest.DPoPProof("ES256", client, "GET", public+"/x", bound, map[string]any{"nonce": first.nonce})
+	if got := call(t, reached, nil, "GET", b+"/x", "DPoP "+bound, withNonce); got.status != 200 {
+		t.Errorf("instance B with instance A's nonce: %+v", got)
+	}
+
+	pki, other := newTestPKI(t), newTestPKI(t)
+	addr := dpopProxy(t, reached, "--tls-cert", pki.certFile, "--tls-key", pki.keyFile, "--client-ca", pki.caFile)
+	foreign := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.roots, Certificates: []tls.Certificate{other.client}}}}
+	req, _ := http.NewRequest("GET", strings.Replace(addr, "http://", "https://", 1)+"/x", nil)
+	if resp, err := foreign.Do(req); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client certificate of another CA: %d, want a refused handshake", resp.StatusCode)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -183,6 +184,9 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	if len(f.audiences) == 0 {
 		logger.Warn("no --audience: tokens for any audience are accepted")
 	}
+	if f.binding.dpopMode != "off" && f.binding.dpopPublicURL == "" {
+		logger.Warn("no --dpop-public-url: DPoP proofs' htu is judged against the Host the client sends (or a --trusted-proxy's X-Forwarded-Host), so a proof made for another server that accepts the same token can be replayed here once; set --dpop-public-url")
+	}
 	closeFn := f.closeRemotes
 	if remotes := f.remotes; len(remotes) > 0 {
 		reg.GaugeFunc("jwtverify_jwks_age_seconds", "Age of the oldest key set in use (since its last 200 or 304).", func() (float64, bool) {
@@ -280,10 +284,25 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	// servers map "_" and "-" alike). A protocol upgrade is refused before
 	// the token is looked at, unless it is a WebSocket one and
 	// --allow-websocket is set: nothing inside a tunnel is verified.
+	// A client certificate header (--client-cert-header, and Envoy's
+	// X-Forwarded-Client-Cert) is kept only when a --trusted-proxy set it:
+	// from any other peer it is the client's own claim, and an upstream
+	// that trusts this proxy must not see it.
+	certHeaders := []string{"X-Forwarded-Client-Cert"}
+	if bind.certHeader != "" {
+		certHeaders = append(certHeaders, bind.certHeader)
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		trusted := peerIn(r, bind.trusted)
 		for name := range r.Header {
-			if strings.EqualFold(strings.ReplaceAll(name, "_", "-"), f.claimsHeader) {
+			n := strings.ReplaceAll(name, "_", "-")
+			if strings.EqualFold(n, f.claimsHeader) {
 				r.Header.Del(name)
+			}
+			for _, c := range certHeaders {
+				if !trusted && strings.EqualFold(n, c) {
+					r.Header.Del(name)
+				}
 			}
 		}
 		if asked, ws := upgradeOf(r); asked && !(ws && f.allowWebSocket) {
@@ -316,6 +335,20 @@ func (f *proxyFlags) policy() (access.Policy, error) {
 		return nil, nil
 	}
 	return access.AllOf(all...), nil
+}
+
+// peerIn reports whether r's peer address is in one of prefixes.
+func peerIn(r *http.Request, prefixes []netip.Prefix) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, p := range prefixes {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
 }
 
 // upgradeOf reports whether r asks to switch protocols at all (an Upgrade
