@@ -100,7 +100,7 @@ func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []
 	case *ecdsa.PublicKey:
 		good = alg[:2] == "ES" && verifyECDSA(st, h, signingInput, sig)
 	case ed25519.PublicKey:
-		good = alg == "EdDSA" && ed25519.Verify(st, []byte(signingInput), sig)
+		good = alg == "EdDSA" && ed25519.Verify(st, bytesOf(signingInput), sig)
 	}
 	if !good {
 		return errBad
