@@ -2,6 +2,7 @@ package native
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -118,6 +119,44 @@ func FuzzHMACDifferential(f *testing.F) {
 			if !k.verify(h, string(msg), mac) {
 				t.Fatalf("hash %d: its own tag does not verify", h)
 			}
+		}
+	})
+}
+
+// FuzzEd25519Differential: the native Ed25519 check, with its point
+// decoded once, agrees with ed25519.Verify for any key, message and
+// signature (seeds: valid signatures, S = l, S ≥ l, R and S bit flips,
+// small-order and non-canonical keys).
+func FuzzEd25519Differential(f *testing.F) {
+	priv := testkeys.Load().Ed25519
+	pub := priv.Public().(ed25519.PublicKey)
+	msg := []byte("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9")
+	sig := ed25519.Sign(priv, msg)
+	f.Add([]byte(pub), msg, sig)
+	for i := 0; i < 64; i += 7 {
+		bad := append([]byte(nil), sig...)
+		bad[i] ^= 1
+		f.Add([]byte(pub), msg, bad)
+	}
+	l := []byte{0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10} // the group order, little-endian
+	f.Add([]byte(pub), msg, append(append([]byte(nil), sig[:32]...), l...))
+	f.Add(make([]byte, 32), msg, sig)                       // the identity's encoding? (y = 0)
+	f.Add(append([]byte{1}, make([]byte, 31)...), msg, sig) // the identity (y = 1)
+	f.Add(append(make([]byte, 31), 0x80), msg, sig)         // x sign bit on zero
+	f.Add([]byte{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, msg, sig) // y = p: non-canonical
+	f.Fuzz(func(t *testing.T, pubKey, msg, sig []byte) {
+		if len(pubKey) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
+			return
+		}
+		want := ed25519.Verify(pubKey, msg, sig)
+		got := false
+		if k, err := prepareEd25519(pubKey); err == nil {
+			got = k.verify(string(msg), sig)
+		}
+		if got != want {
+			t.Fatalf("native %v, crypto/ed25519 %v", got, want)
 		}
 	})
 }

@@ -18,7 +18,10 @@
 //   - HMAC (HS256, HS384, HS512): instances keyed once per secret, reused
 //     through a pool, compared with hmac.Equal. The secret stays in the
 //     key: only the HMAC's own keyed state is derived from it.
-//   - ECDSA and EdDSA: the standard library (crypto/ecdsa, crypto/ed25519).
+//   - EdDSA (Ed25519): the decoded public point kept per key
+//     (filippo.io/edwards25519), and RFC 8032 verification as crypto/ed25519
+//     does it (cofactorless, S canonical, R compared as encoded).
+//   - ECDSA: the standard library (crypto/ecdsa).
 //
 // The zero Backend is ready to use and safe for concurrent use.
 package native
@@ -66,15 +69,17 @@ func (b Backend) VerifySignature(alg string, key any, signingInput string, sig [
 }
 
 // Prepare implements jwtverify.Preparer: the prepared modulus of an RSA
-// key, the keyed HMAC pools of a secret; ECDSA and Ed25519 keys are used
-// as they are.
+// key, the keyed HMAC pools of a secret, the decoded point of an Ed25519
+// key; ECDSA keys are used as they are.
 func (Backend) Prepare(key any) (any, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		return prepareRSA(k)
 	case []byte:
 		return prepareHMAC(k), nil
-	case *ecdsa.PublicKey, ed25519.PublicKey:
+	case ed25519.PublicKey:
+		return prepareEd25519(k)
+	case *ecdsa.PublicKey:
 		return k, nil
 	}
 	return nil, fmt.Errorf("native: unsupported key type %T", key)
@@ -99,8 +104,8 @@ func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []
 		good = alg[:2] == "HS" && st.verify(h, signingInput, sig)
 	case *ecdsa.PublicKey:
 		good = alg[:2] == "ES" && verifyECDSA(st, h, signingInput, sig)
-	case ed25519.PublicKey:
-		good = alg == "EdDSA" && ed25519.Verify(st, bytesOf(signingInput), sig)
+	case *edKey:
+		good = alg == "EdDSA" && st.verify(signingInput, sig)
 	}
 	if !good {
 		return errBad
