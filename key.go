@@ -42,26 +42,26 @@ type keyData struct {
 	prep atomic.Pointer[preparedState]
 }
 
-// preparedState is one Preparer's state for a key; by is the Preparer's
-// Name, so that a Key shared by Verifiers of two Preparers rebuilds
-// rather than hands one's state to the other.
+// preparedState is one Preparer's state for a key; by is that Preparer
+// (a comparable value: New uses only those), so that a Key shared by
+// Verifiers of two Preparers, even of one name, rebuilds rather than hands
+// one's state to the other.
 type preparedState struct {
-	by    string
+	by    Preparer
 	state any
 }
 
 // prepared returns p's state for k, built by p.Prepare on first use and
 // kept in k: a lock-free load on every later use.
 func (k Key) prepared(p Preparer) (any, error) {
-	name := p.Name()
-	if e := k.k.prep.Load(); e != nil && e.by == name {
+	if e := k.k.prep.Load(); e != nil && e.by == p {
 		return e.state, nil
 	}
 	state, err := p.Prepare(k.material())
 	if err != nil {
 		return nil, err
 	}
-	k.k.prep.Store(&preparedState{by: name, state: state})
+	k.k.prep.Store(&preparedState{by: p, state: state})
 	return state, nil
 }
 

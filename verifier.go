@@ -2,6 +2,7 @@ package jwtverify
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -31,11 +32,18 @@ type Backend interface {
 
 // Preparer is a Backend that keeps state per key, built once and reused by
 // every verification with that key: a prepared RSA modulus, pre-keyed HMAC
-// instances (backends/native). A Verifier whose backend is a Preparer calls
-// Prepare the first time a Key is used with it, keeps the result in the
-// Key (so it lives as long as the Key and is shared by every goroutine,
-// read without a lock), and calls VerifyPrepared instead of
-// VerifySignature.
+// instances (backends/native). A Verifier whose backend is a Preparer (of
+// a type that == can compare) calls Prepare the first time a Key is used
+// with it, keeps the result in the Key (so it lives as long as the Key and
+// is shared by every goroutine, read without a lock), and calls
+// VerifyPrepared instead of VerifySignature. The state is kept per
+// Preparer value: a Key shared by Verifiers of two Preparers is prepared
+// for each in turn.
+//
+// A type that embeds a Preparer is a Preparer too: its own VerifySignature
+// is then never called. A wrapper that must see every signature check
+// (auditing, a deny rule) implements Prepare and VerifyPrepared itself, or
+// embeds the Backend interface, which hides them.
 type Preparer interface {
 	Backend
 	// Prepare returns the state for key, the material VerifySignature
@@ -170,7 +178,11 @@ func New(b Backend, cfg Config) (*Verifier, error) {
 		now:      cfg.Now,
 		maxBytes: cfg.MaxTokenBytes,
 	}
-	c.preparer, _ = b.(Preparer)
+	// A Preparer's state is kept per Preparer value, compared with ==: a
+	// Preparer of a type == cannot compare is used as a plain Backend.
+	if p, ok := b.(Preparer); ok && reflect.TypeOf(p).Comparable() {
+		c.preparer = p
+	}
 	supported := cfg.Keys.Algorithms()
 	if len(cfg.Algorithms) == 0 {
 		for _, alg := range supported {

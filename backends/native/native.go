@@ -29,6 +29,7 @@ package native
 import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -71,18 +72,46 @@ func (b Backend) VerifySignature(alg string, key any, signingInput string, sig [
 // Prepare implements jwtverify.Preparer: the prepared modulus of an RSA
 // key, the keyed HMAC pools of a secret, the decoded point of an Ed25519
 // key; ECDSA keys are used as they are.
+//
+// Keys are checked as jwtverify.NewPublicKey checks them, for callers that
+// use the Backend directly: RSA of at least 2048 bits, an odd modulus and
+// an odd exponent from 3 to 2^31-1; EC on P-256, P-384 or P-521. A key
+// that fails is an error, never a panic.
 func (Backend) Prepare(key any) (any, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
+		if k == nil || k.N == nil || k.N.Sign() <= 0 || k.N.Bit(0) == 0 || k.N.BitLen() < minRSABits ||
+			k.E < 3 || k.E > 1<<31-1 || k.E%2 == 0 {
+			return nil, errors.New("native: RSA key refused (at least 2048 bits, odd modulus, odd exponent from 3 to 2^31-1)")
+		}
 		return prepareRSA(k)
 	case []byte:
 		return prepareHMAC(k), nil
 	case ed25519.PublicKey:
 		return prepareEd25519(k)
 	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil || ecAlg(k) == "" {
+			return nil, errors.New("native: EC key refused (P-256, P-384 or P-521)")
+		}
 		return k, nil
 	}
 	return nil, fmt.Errorf("native: unsupported key type %T", key)
+}
+
+// minRSABits is the smallest RSA key accepted, as jwtverify.NewPublicKey's.
+const minRSABits = 2048
+
+// ecAlg returns the JWS algorithm of an EC key's curve, "" for another.
+func ecAlg(k *ecdsa.PublicKey) string {
+	switch k.Curve {
+	case elliptic.P256():
+		return "ES256"
+	case elliptic.P384():
+		return "ES384"
+	case elliptic.P521():
+		return "ES512"
+	}
+	return ""
 }
 
 // VerifyPrepared implements jwtverify.Preparer.
@@ -103,7 +132,7 @@ func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []
 	case *hmacKey:
 		good = alg[:2] == "HS" && st.verify(h, signingInput, sig)
 	case *ecdsa.PublicKey:
-		good = alg[:2] == "ES" && verifyECDSA(st, h, signingInput, sig)
+		good = alg == ecAlg(st) && verifyECDSA(st, h, signingInput, sig)
 	case *edKey:
 		good = alg == "EdDSA" && st.verify(signingInput, sig)
 	}
@@ -117,8 +146,11 @@ func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []
 // full length (the core has checked the total length), with the standard
 // library.
 func verifyECDSA(pub *ecdsa.PublicKey, h hashID, input string, sig []byte) bool {
+	n := (pub.Curve.Params().BitSize + 7) / 8
+	if len(sig) != 2*n {
+		return false // one encoding only: no zero-padded r || s
+	}
 	digest := h.sum(input)
-	n := len(sig) / 2
 	r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
 	return ecdsa.Verify(pub, digest, r, s)
 }
