@@ -1,5 +1,5 @@
-// Command compare-backends verifies the same tokens with both backends,
-// golang-jwt and jwx, under one configuration, and shows that they give the
+// Command compare-backends verifies the same tokens with the three
+// backends, golang-jwt, jwx and native, under one configuration, and shows that they give the
 // same verdict and class for each: the backends only check signatures,
 // everything else is shared.
 package main
@@ -17,6 +17,7 @@ import (
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/backends/golangjwt"
 	"github.com/jwtverify/jwtverify/backends/jwx"
+	"github.com/jwtverify/jwtverify/backends/native"
 	"github.com/jwtverify/jwtverify/jwttest"
 	"github.com/jwtverify/jwtverify/keyset"
 )
@@ -49,6 +50,10 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	n, err := native.New(cfg)
+	if err != nil {
+		return err
+	}
 	// Tokens, signed by jwttest standing in for the issuer.
 	claims := func(exp time.Duration, aud string) map[string]any {
 		return map[string]any{"iss": "https://issuer.example", "aud": aud, "exp": time.Now().Add(exp).Unix()}
@@ -64,6 +69,7 @@ func run(out io.Writer) error {
 	} {
 		_, errA := a.Verify(context.Background(), c.token)
 		_, errB := b.Verify(context.Background(), c.token)
+		_, errN := n.Verify(context.Background(), c.token)
 		verdict := func(err error) string {
 			if err == nil {
 				return "valid"
@@ -71,10 +77,11 @@ func run(out io.Writer) error {
 			return jwtverify.Class(err)
 		}
 		agree := "agree"
-		if verdict(errA) != verdict(errB) {
+		if verdict(errA) != verdict(errB) || verdict(errA) != verdict(errN) {
 			agree = "DISAGREE"
 		}
-		fmt.Fprintf(out, "%-15s %s=%-10s %s=%-10s %s\n", c.name, a.BackendName(), verdict(errA), b.BackendName(), verdict(errB), agree)
+		fmt.Fprintf(out, "%-15s %s=%-10s %s=%-10s %s=%-10s %s\n", c.name, a.BackendName(), verdict(errA), b.BackendName(), verdict(errB),
+			n.BackendName(), verdict(errN), agree)
 	}
 	return nil
 }
