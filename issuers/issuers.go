@@ -20,7 +20,6 @@ import (
 	"fmt"
 
 	"github.com/jwtverify/jwtverify"
-	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/jws"
 )
 
@@ -100,24 +99,13 @@ func unverifiedIssuer(token string, maxBytes int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var iss string
-	found := false
-	err = jsonx.Object(p.Payload, func(name, value []byte) error {
-		if string(name) == "iss" {
-			iss, found = jsonx.String(value)
-			if !found {
-				return jwtverify.Reject(jwtverify.ErrMalformed, "claim iss has the wrong JSON type")
-			}
-		}
-		return nil
-	})
-	switch {
-	case err != nil && jwtverify.Class(err) != "":
+	var iss [1]string
+	var found [1]bool
+	if err := p.Strings([]string{"iss"}, iss[:], found[:]); err != nil {
 		return "", err
-	case err != nil:
-		return "", jwtverify.Reject(jwtverify.ErrMalformed, "payload: "+err.Error())
-	case !found:
+	}
+	if !found[0] {
 		return "", jwtverify.Reject(jwtverify.ErrMissingClaim, "iss is required to choose the issuer")
 	}
-	return iss, nil
+	return iss[0], nil
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/jwtverify/jwtverify"
-	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/jws"
 	"github.com/jwtverify/jwtverify/internal/tenantiss"
 )
@@ -148,30 +147,14 @@ func (t *Template) issuerOf(token string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var iss, tenant string
-	hasIss, hasTenant := false, false
-	err = jsonx.Object(p.Payload, func(name, value []byte) error {
-		switch string(name) {
-		case "iss":
-			var ok bool
-			if iss, ok = jsonx.String(value); !ok {
-				return jwtverify.Reject(jwtverify.ErrMalformed, "claim iss has the wrong JSON type")
-			}
-			hasIss = true
-		case t.claim:
-			var ok bool
-			if tenant, ok = jsonx.String(value); !ok {
-				return errTenantType
-			}
-			hasTenant = true
-		}
-		return nil
-	})
-	switch {
-	case err != nil && jwtverify.Class(err) != "":
+	var vals [2]string // iss, the tenant
+	var has [2]bool
+	if err := p.Strings([]string{"iss", t.claim}, vals[:], has[:]); err != nil {
 		return "", err
-	case err != nil:
-		return "", jwtverify.Reject(jwtverify.ErrMalformed, "payload: "+err.Error())
+	}
+	iss, tenant := vals[0], vals[1]
+	hasIss, hasTenant := has[0], has[1]
+	switch {
 	case !hasTenant:
 		return "", errNoTenant
 	case !tenantiss.ValidTenant(tenant):

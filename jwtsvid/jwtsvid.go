@@ -208,7 +208,6 @@ var (
 	errDomainMismatch = jwtverify.Reject(jwtverify.ErrIssuer, "verified sub is not in the trust domain whose keys verified it")
 	errType           = jwtverify.Reject(jwtverify.ErrType, `typ of a JWT-SVID must be "JWT" or "JOSE" when present`)
 	errNoSub          = jwtverify.Reject(jwtverify.ErrMissingClaim, "sub is required in a JWT-SVID")
-	errSubType        = jwtverify.Reject(jwtverify.ErrMalformed, "claim sub has the wrong JSON type")
 	// errNoKeyForAlg replaces the algorithm class for an alg the JWT-SVID
 	// specification allows: the allowlist is the specification's, so such
 	// a refusal means that no key of the bundle supports the alg (under
@@ -225,25 +224,15 @@ func unverifiedSubject(token string, maxBytes int) (spiffeid.ID, []byte, error) 
 	if err != nil {
 		return spiffeid.ID{}, nil, err
 	}
-	var sub string
-	found := false
-	err = jsonx.Object(p.Payload, func(name, value []byte) error {
-		if string(name) == "sub" {
-			if sub, found = jsonx.String(value); !found {
-				return errSubType
-			}
-		}
-		return nil
-	})
-	switch {
-	case err != nil && jwtverify.Class(err) != "":
+	var sub [1]string
+	var found [1]bool
+	if err := p.Strings([]string{"sub"}, sub[:], found[:]); err != nil {
 		return spiffeid.ID{}, nil, err
-	case err != nil:
-		return spiffeid.ID{}, nil, jwtverify.Reject(jwtverify.ErrMalformed, "payload: "+err.Error())
-	case !found:
+	}
+	if !found[0] {
 		return spiffeid.ID{}, nil, errNoSub
 	}
-	id, err := spiffeid.Parse(sub)
+	id, err := spiffeid.Parse(sub[0])
 	if err != nil {
 		// err is one of spiffeid's fixed reasons; it holds no input.
 		return spiffeid.ID{}, nil, jwtverify.Reject(jwtverify.ErrMalformed, "sub is not a SPIFFE ID: "+err.Error())

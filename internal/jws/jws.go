@@ -145,6 +145,33 @@ func (p *Parts) offset(b []byte) (int, bool) {
 	return int(at - base), true
 }
 
+// Strings reads, without verifying anything, the members names of the
+// payload into vals and has (vals[i] and has[i] for names[i]; both at
+// least as long as names): what routing by an unverified claim needs
+// (issuers by iss, Template by iss and a tenant claim, jwtsvid by sub)
+// before any key lookup. The payload must be one strict JSON object, and
+// a named member a string; otherwise the error is malformed, "claim NAME
+// has the wrong JSON type" for the first named member that is not.
+func (p *Parts) Strings(names []string, vals []string, has []bool) error {
+	err := jsonx.Object(p.Payload, func(name, value []byte) error {
+		for i, n := range names {
+			if string(name) != n {
+				continue
+			}
+			var ok bool
+			if vals[i], ok = jsonx.String(value); !ok {
+				return reject.Newf(reject.ErrMalformed, "claim %s has the wrong JSON type", n)
+			}
+			has[i] = true
+		}
+		return nil
+	})
+	if _, ours := err.(*reject.Error); err != nil && !ours { // jsonx passes the callback's error on as it is
+		return reject.New(reject.ErrMalformed, "payload: "+err.Error())
+	}
+	return err
+}
+
 // PayloadText returns the decoded payload as a string viewing the buffer
 // (no copy).
 func (p *Parts) PayloadText() string { return p.text[len(p.Header):] }

@@ -195,3 +195,41 @@ func TestOffsetBounds(t *testing.T) {
 		t.Error("offset of an unrelated slice")
 	}
 }
+
+// TestStrings: the named members of the payload are read when they are
+// strings; one that is not, and a payload that is not one strict object,
+// are malformed; absent ones are reported absent.
+func TestStrings(t *testing.T) {
+	seg := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct {
+		payload string
+		vals    [2]string
+		has     [2]bool
+		err     bool
+	}{
+		{`{"iss":"a","tid":"b","x":1}`, [2]string{"a", "b"}, [2]bool{true, true}, false},
+		{`{"tid":"b"}`, [2]string{"", "b"}, [2]bool{false, true}, false},
+		{`{}`, [2]string{}, [2]bool{}, false},
+		{`{"iss":7}`, [2]string{}, [2]bool{}, true},
+		{`{"iss":"a","iss":"b"}`, [2]string{}, [2]bool{}, true},
+		{`{"iss":"a","Iss":"b"}`, [2]string{}, [2]bool{}, true},
+		{`["iss"]`, [2]string{}, [2]bool{}, true},
+	} {
+		p, err := Parse(seg(`{"alg":"none"}`)+"."+seg(tc.payload)+".", DefaultMaxBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals [2]string
+		var has [2]bool
+		err = p.Strings([]string{"iss", "tid"}, vals[:], has[:])
+		if tc.err {
+			if !errors.Is(err, reject.ErrMalformed) {
+				t.Errorf("%s: %v, want malformed", tc.payload, err)
+			}
+			continue
+		}
+		if err != nil || vals != tc.vals || has != tc.has {
+			t.Errorf("%s: %q %v %v, want %q %v", tc.payload, vals, has, err, tc.vals, tc.has)
+		}
+	}
+}
