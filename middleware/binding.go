@@ -3,14 +3,13 @@ package middleware
 import (
 	"crypto/subtle"
 	"errors"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/dpop"
 	"github.com/jwtverify/jwtverify/internal/clientcert"
+	"github.com/jwtverify/jwtverify/internal/peer"
 )
 
 // This file is sender-constrained tokens: the binding of a verified token
@@ -120,20 +119,7 @@ func dpopRefusal(err error) Outcome {
 
 // fromTrustedProxy reports whether r's peer is one of TrustedProxies.
 func (m *Middleware) fromTrustedProxy(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	for _, p := range m.opts.TrustedProxies {
-		if p.Contains(addr.Unmap()) {
-			return true
-		}
-	}
-	return false
+	return peer.In(r.RemoteAddr, m.opts.TrustedProxies)
 }
 
 // clientThumbprint returns the x5t#S256 of the request's client

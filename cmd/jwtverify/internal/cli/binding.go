@@ -3,7 +3,6 @@ package cli
 import (
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -139,13 +138,9 @@ func (b *bindingFlags) tlsConfig(out *binding) error {
 	}
 	out.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	if b.clientCA != "" {
-		data, err := readFile(b.clientCA)
+		pool, err := readCertPool("--client-ca", b.clientCA)
 		if err != nil {
-			return fmt.Errorf("--client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return fmt.Errorf("--client-ca %s holds no PEM certificate", b.clientCA)
+			return err
 		}
 		out.tls.ClientCAs, out.tls.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/jwtverify/jwtverify/access"
 	"github.com/jwtverify/jwtverify/internal/metrics"
+	"github.com/jwtverify/jwtverify/internal/peer"
 	"github.com/jwtverify/jwtverify/internal/redact"
 	"github.com/jwtverify/jwtverify/internal/spiffeid"
 	"github.com/jwtverify/jwtverify/keyset"
@@ -293,7 +293,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		certHeaders = append(certHeaders, bind.certHeader)
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		trusted := peerIn(r, bind.trusted)
+		trusted := peer.In(r.RemoteAddr, bind.trusted)
 		for name := range r.Header {
 			n := strings.ReplaceAll(name, "_", "-")
 			if strings.EqualFold(n, f.claimsHeader) {
@@ -335,20 +335,6 @@ func (f *proxyFlags) policy() (access.Policy, error) {
 		return nil, nil
 	}
 	return access.AllOf(all...), nil
-}
-
-// peerIn reports whether r's peer address is in one of prefixes.
-func peerIn(r *http.Request, prefixes []netip.Prefix) bool {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	for _, p := range prefixes {
-		if p.Contains(ap.Addr().Unmap()) {
-			return true
-		}
-	}
-	return false
 }
 
 // upgradeOf reports whether r asks to switch protocols at all (an Upgrade

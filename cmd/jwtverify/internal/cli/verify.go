@@ -276,13 +276,9 @@ func (f *verifyFlags) fetchRemote(rawURL string, newRemote func(string, keyset.R
 // remoteTLS applies --ca-file and --fetch-bearer-file to f.remoteCfg, once.
 func (f *verifyFlags) remoteTLS() error {
 	if f.caFile != "" && f.remoteCfg.RootCAs == nil {
-		data, err := readFile(f.caFile)
+		roots, err := readCertPool("--ca-file", f.caFile)
 		if err != nil {
-			return fmt.Errorf("--ca-file: %w", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(data) {
-			return fmt.Errorf("--ca-file %s holds no PEM certificate", f.caFile)
+			return err
 		}
 		f.remoteCfg.RootCAs = roots
 	}
@@ -417,6 +413,20 @@ func loadKey(data []byte) ([]jwtverify.Key, error) {
 		return []jwtverify.Key{k}, nil
 	}
 	return nil, fmt.Errorf("%w: not PEM, JWK or JWKS", keyset.ErrInvalidKey)
+}
+
+// readCertPool reads the PEM certificates of the file a flag names into a
+// pool; a file without one is an error naming the flag and the file.
+func readCertPool(flag, name string) (*x509.CertPool, error) {
+	data, err := readFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s %s holds no PEM certificate", flag, name)
+	}
+	return pool, nil
 }
 
 func readFile(name string) ([]byte, error) {
