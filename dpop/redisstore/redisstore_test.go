@@ -284,7 +284,7 @@ func checkFailClosed(t *testing.T, s *redisstore.Store, ctx context.Context, max
 }
 
 func TestFailClosedNoServer(t *testing.T) {
-	port, err := freePort()
+	port, err := redistest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

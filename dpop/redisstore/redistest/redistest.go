@@ -96,7 +96,7 @@ func Start(extra ...string) (*Server, error) {
 }
 
 func startRedisOnce(bin string, extra []string) (*Server, error) {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,9 @@ func (s *Server) Stop() {
 	os.RemoveAll(s.dir)
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free a moment ago: for
+// a server of the test's own, or an address where nothing listens.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
