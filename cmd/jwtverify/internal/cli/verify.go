@@ -205,7 +205,6 @@ func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (m
 		return nil, errors.New("--spiffe-bundle needs --audience: a JWT-SVID's aud is required")
 	}
 	bundles := make(map[string]jwtverify.KeySource, len(f.spiffeBundles))
-	remotes := 0
 	if urls := strings.Count(strings.Join(f.spiffeBundles, "\n"), "://"); urls > 1 && f.bearerFile != "" {
 		return nil, errors.New("--fetch-bearer-file would send its token to every --spiffe-bundle URL, federated ones included: give it with one bundle URL only")
 	}
@@ -224,7 +223,6 @@ func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (m
 			return nil, fmt.Errorf("--spiffe-bundle: trust domain %s is given twice", td)
 		}
 		if strings.Contains(source, "://") {
-			remotes++
 			r, err := f.fetchRemote(source, keyset.NewSPIFFERemote)
 			if err != nil {
 				return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
@@ -244,7 +242,7 @@ func (f *verifyFlags) svidVerifier(b jwtverify.Backend, now func() time.Time) (m
 			return nil, fmt.Errorf("--spiffe-bundle %s: %w", td, err)
 		}
 	}
-	if remotes == 0 && (f.caFile != "" || f.bearerFile != "") {
+	if len(f.remotes) == 0 && (f.caFile != "" || f.bearerFile != "") {
 		return nil, errors.New("--ca-file and --fetch-bearer-file apply to --spiffe-bundle URLs only")
 	}
 	return jwtsvid.New(b, jwtsvid.Config{Bundles: bundles, Audiences: f.audiences, Leeway: f.leeway, Now: now})
