@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"slices"
+	"unsafe"
 
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/jws"
@@ -19,11 +20,15 @@ import (
 // returns a Token of its own, which belongs to the caller (see [Token]).
 // ctx bounds only the key lookup (a key source may fetch).
 func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
-	p, err := jws.Parse(token, c.maxBytes)
+	seg, err := jws.Split(token, c.maxBytes)
 	if err != nil {
 		return nil, err
 	}
-	tok := &Token{}
+	tok, buf := newToken(seg.DecodedLen())
+	p, err := seg.Decode(buf)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.parseHeader(&p, &tok.Header); err != nil {
 		return nil, err
 	}
@@ -76,6 +81,59 @@ func (c *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 	}
 	tok.Claims.Raw = p.PayloadText()
 	return tok, nil
+}
+
+// newToken returns a new Token and a buffer of n bytes, in one allocation
+// when n is small enough: the Token's strings view the buffer, so the two
+// live and die together anyway. Each case below fills one of the
+// runtime's allocation size classes exactly, so a held Token keeps at
+// most one class step (at most 1/8 of it) beyond what it needs. A token's
+// decoded bytes take at most 3/4 of its length: a token of up to about
+// 5 KiB (typical: under 1 KiB) costs one allocation, a larger one two.
+func newToken(n int) (*Token, []byte) {
+	// t is what a class takes besides the buffer: the Token, and the 8
+	// bytes the runtime puts before an object with pointers of more than
+	// 512 bytes (if that changes, a class spills into the next size class,
+	// which wastes memory but is still correct).
+	const t = int(unsafe.Sizeof(Token{})) + 8
+	switch {
+	case n <= 640-t:
+		return tokenWith[[640 - t]byte](n)
+	case n <= 768-t:
+		return tokenWith[[768 - t]byte](n)
+	case n <= 896-t:
+		return tokenWith[[896 - t]byte](n)
+	case n <= 1024-t:
+		return tokenWith[[1024 - t]byte](n)
+	case n <= 1152-t:
+		return tokenWith[[1152 - t]byte](n)
+	case n <= 1280-t:
+		return tokenWith[[1280 - t]byte](n)
+	case n <= 1536-t:
+		return tokenWith[[1536 - t]byte](n)
+	case n <= 1792-t:
+		return tokenWith[[1792 - t]byte](n)
+	case n <= 2048-t:
+		return tokenWith[[2048 - t]byte](n)
+	case n <= 2688-t:
+		return tokenWith[[2688 - t]byte](n)
+	case n <= 3072-t:
+		return tokenWith[[3072 - t]byte](n)
+	case n <= 4096-t:
+		return tokenWith[[4096 - t]byte](n)
+	}
+	return new(Token), make([]byte, n)
+}
+
+// tokenWith allocates a Token and the byte array B after it, and returns
+// the Token and the first n bytes of B (n ≤ len(B), which newToken's
+// cases ensure; the slice's capacity is n).
+func tokenWith[B any](n int) (*Token, []byte) {
+	a := new(struct {
+		Token
+		buf B // a byte array
+	})
+	return &a.Token, unsafe.Slice((*byte)(unsafe.Pointer(&a.buf)), n)
 }
 
 // verifySignature checks sig with the backend: with the key's prepared

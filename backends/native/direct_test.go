@@ -2,11 +2,13 @@ package native_test
 
 import (
 	"crypto"
+	"crypto/hmac"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"hash"
 	"math/big"
 	"testing"
 
@@ -85,3 +87,32 @@ func TestDirectUseECDSA(t *testing.T) {
 		t.Error("zero-padded r || s accepted")
 	}
 }
+
+// TestPreparedHMACAllocatesNothing: a verification with a prepared secret
+// reuses a pooled, keyed instance and its sum buffer, for each hash.
+func TestPreparedHMACAllocatesNothing(t *testing.T) {
+	secret := testkeys.Load().HMAC
+	var b native.Backend
+	state, err := b.Prepare(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9"
+	for alg, sum := range map[string]func([]byte) []byte{
+		"HS256": func(b []byte) []byte { m := hmacOf(crypto.SHA256, secret); m.Write(b); return m.Sum(nil) },
+		"HS512": func(b []byte) []byte { m := hmacOf(crypto.SHA512, secret); m.Write(b); return m.Sum(nil) },
+	} {
+		sig := sum([]byte(input))
+		if err := b.VerifyPrepared(alg, state, input, sig); err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if raceDetector {
+			continue
+		}
+		if n := testing.AllocsPerRun(100, func() { b.VerifyPrepared(alg, state, input, sig) }); n != 0 {
+			t.Errorf("%s: %v allocations per verification, want 0", alg, n)
+		}
+	}
+}
+
+func hmacOf(h crypto.Hash, secret []byte) hash.Hash { return hmac.New(h.New, secret) }

@@ -11,13 +11,21 @@ import (
 // the keyed inner and outer states; Reset restores them without the
 // secret.
 type hmacKey struct {
-	pools [numHashes]sync.Pool // of hash.Hash
+	pools [numHashes]sync.Pool // of *keyedMAC
+}
+
+// keyedMAC is one pooled HMAC instance with the buffer its sum is written
+// to: a buffer on the stack would escape through the hash.Hash interface
+// and cost an allocation per verification.
+type keyedMAC struct {
+	mac hash.Hash
+	sum [64]byte
 }
 
 func prepareHMAC(secret []byte) *hmacKey {
 	k := &hmacKey{}
 	for h := range hashID(numHashes) {
-		k.pools[h].New = func() any { return hmac.New(h.new, secret) }
+		k.pools[h].New = func() any { return &keyedMAC{mac: hmac.New(h.new, secret)} }
 	}
 	return k
 }
@@ -25,11 +33,10 @@ func prepareHMAC(secret []byte) *hmacKey {
 // verify reports whether sig is the HMAC of input, compared with
 // hmac.Equal (constant time).
 func (k *hmacKey) verify(h hashID, input string, sig []byte) bool {
-	mac := k.pools[h].Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(bytesOf(input))
-	var buf [64]byte
-	good := hmac.Equal(mac.Sum(buf[:0]), sig)
-	k.pools[h].Put(mac)
+	m := k.pools[h].Get().(*keyedMAC)
+	m.mac.Reset()
+	m.mac.Write(bytesOf(input))
+	good := hmac.Equal(m.mac.Sum(m.sum[:0]), sig)
+	k.pools[h].Put(m)
 	return good
 }

@@ -18,16 +18,20 @@
 //
 // # The buffer and the string view
 //
-// The three segments are decoded into one buffer of exactly their decoded
-// size: header, payload, then signature. The header and payload together
-// are also viewed as one string (unsafe.String, no copy), from which
-// [Parts.String] and [Parts.PayloadText] return substrings; the strings of
-// a jwtverify.Token are such substrings. That is sound because of one
-// invariant: after Parse returns, nothing writes to the buffer. Parse
-// never does, and no caller may: Header, Payload and Signature are
-// read-only (the JSON scanner only reads them; a Backend receives the
-// signature read-only, and it lies outside the view anyway). The buffer is
-// private to one Parse call, so the view is shared with no other token.
+// The three segments are decoded into one buffer: header, payload, then
+// signature. [Parse] allocates it, of exactly their decoded size;
+// [Segments.Decode] may instead be given one by its caller (jwtverify
+// allocates it together with the Token whose strings view it). The header
+// and payload together are also viewed as one string (unsafe.String, no
+// copy), from which [Parts.String] and [Parts.PayloadText] return
+// substrings; the strings of a jwtverify.Token are such substrings. That
+// is sound because of one invariant: after Decode returns, nothing writes
+// to the buffer. Decode never does, and no caller may: Header, Payload and
+// Signature are read-only (the JSON scanner only reads them; a Backend
+// receives the signature read-only, and it lies outside the view anyway),
+// and a caller that provides the buffer uses it for nothing else. The
+// buffer is private to one call, so the view is shared with no other
+// token.
 package jws
 
 import (
@@ -60,33 +64,76 @@ type Parts struct {
 }
 
 // Parse splits token, of at most maxBytes bytes, into its three segments
-// and decodes them (see the package documentation for the checks). Errors
-// are rejections of class too_large, malformed or unsupported.
+// and decodes them into a new buffer (see the package documentation for
+// the checks): [Split] then [Segments.Decode]. Errors are rejections of
+// class too_large, malformed or unsupported.
 func Parse(token string, maxBytes int) (Parts, error) {
+	s, err := Split(token, maxBytes)
+	if err != nil {
+		return Parts{}, err
+	}
+	return s.Decode(nil)
+}
+
+// Segments is a token that passed the size and segment checks, split but
+// not yet decoded: the first half of [Parse], for a caller that provides
+// the buffer (jwtverify allocates it with the Token its strings belong
+// to). The zero Segments is an empty token.
+type Segments struct {
+	token  string
+	d1, d2 int // indexes of the two '.'
+	hn, pn int // decoded lengths of the header and payload
+	sn     int // decoded length of the signature
+}
+
+// Split makes the checks of [Parse] that read no segment's contents: the
+// size, the segment count and each segment's length.
+func Split(token string, maxBytes int) (Segments, error) {
 	if len(token) > maxBytes {
-		return Parts{}, reject.Newf(reject.ErrTooLarge, "token is %d bytes; the limit is %d", len(token), maxBytes)
+		return Segments{}, reject.Newf(reject.ErrTooLarge, "token is %d bytes; the limit is %d", len(token), maxBytes)
 	}
-	if n := strings.Count(token, ".") + 1; n != 3 {
-		if n == 5 {
-			return Parts{}, errJWE
-		}
-		return Parts{}, reject.Newf(reject.ErrMalformed, "token has %d segments; a compact JWS has 3", n)
-	}
+	// Three searches that together read the token once; the count, a
+	// second pass, only for the error.
 	d1 := strings.IndexByte(token, '.')
-	d2 := d1 + 1 + strings.IndexByte(token[d1+1:], '.')
-	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
-	hn, ok1 := b64url.DecodedLen(len(h64))
-	pn, ok2 := b64url.DecodedLen(len(p64))
-	sn, ok3 := b64url.DecodedLen(len(s64))
-	if !ok1 || !ok2 || !ok3 {
-		return Parts{}, errSegment
+	d2 := -1
+	if d1 >= 0 {
+		if j := strings.IndexByte(token[d1+1:], '.'); j >= 0 {
+			d2 = d1 + 1 + j
+		}
 	}
-	buf := make([]byte, hn+pn+sn)
+	if d2 < 0 || strings.IndexByte(token[d2+1:], '.') >= 0 {
+		n := strings.Count(token, ".") + 1
+		if n == 5 {
+			return Segments{}, errJWE
+		}
+		return Segments{}, reject.Newf(reject.ErrMalformed, "token has %d segments; a compact JWS has 3", n)
+	}
+	hn, ok1 := b64url.DecodedLen(d1)
+	pn, ok2 := b64url.DecodedLen(d2 - d1 - 1)
+	sn, ok3 := b64url.DecodedLen(len(token) - d2 - 1)
+	if !ok1 || !ok2 || !ok3 {
+		return Segments{}, errSegment
+	}
+	return Segments{token: token, d1: d1, d2: d2, hn: hn, pn: pn, sn: sn}, nil
+}
+
+// DecodedLen is the size of the buffer [Segments.Decode] needs.
+func (s Segments) DecodedLen() int { return s.hn + s.pn + s.sn }
+
+// Decode decodes the three segments into buf when its length is at least
+// s.DecodedLen() (its first s.DecodedLen() bytes; buf must not be used for
+// anything else afterwards), or into a new buffer when buf is shorter.
+func (s Segments) Decode(buf []byte) (Parts, error) {
+	hn, pn, n := s.hn, s.pn, s.DecodedLen()
+	if len(buf) < n {
+		buf = make([]byte, n)
+	}
+	h64, p64, s64 := s.token[:s.d1], s.token[s.d1+1:s.d2], s.token[s.d2+1:]
 	var p Parts
 	var err1, err2, err3 error
 	p.Header, err1 = b64url.Decode(buf[:hn:hn], h64)
 	p.Payload, err2 = b64url.Decode(buf[hn:hn+pn:hn+pn], p64)
-	p.Signature, err3 = b64url.Decode(buf[hn+pn:], s64)
+	p.Signature, err3 = b64url.Decode(buf[hn+pn:n:n], s64)
 	switch {
 	case err1 != nil:
 		return Parts{}, errHeader
@@ -98,7 +145,7 @@ func Parse(token string, maxBytes int) (Parts, error) {
 	if hn+pn > 0 {
 		p.text = unsafe.String(&buf[0], hn+pn)
 	}
-	p.SigningInput = token[:d2]
+	p.SigningInput = s.token[:s.d2]
 	return p, nil
 }
 
