@@ -2,8 +2,8 @@ package native_test
 
 import (
 	"crypto"
-	"crypto/hmac"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
