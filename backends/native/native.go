@@ -27,13 +27,13 @@
 package native
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"filippo.io/bigmod"
 
@@ -144,15 +144,49 @@ func (Backend) VerifyPrepared(alg string, state any, signingInput string, sig []
 
 // verifyECDSA checks a JWS ECDSA signature, r || s each of the curve's
 // full length (the core has checked the total length), with the standard
-// library.
+// library: ecdsa.VerifyASN1 on the DER form of r and s, written into a
+// stack buffer. That is what ecdsa.Verify does after converting its
+// big.Ints back to bytes; going straight from the bytes saves those
+// conversions and their allocations.
 func verifyECDSA(pub *ecdsa.PublicKey, h hashID, input string, sig []byte) bool {
 	n := (pub.Curve.Params().BitSize + 7) / 8
 	if len(sig) != 2*n {
 		return false // one encoding only: no zero-padded r || s
 	}
-	digest := h.sum(input)
-	r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
-	return ecdsa.Verify(pub, digest, r, s)
+	var der [maxDER]byte
+	return ecdsa.VerifyASN1(pub, h.sum(input), appendDER(der[:0], sig[:n], sig[n:]))
+}
+
+// maxDER is the longest DER ECDSA signature appendDER writes: P-521's,
+// a SEQUENCE (long-form length) of two INTEGERs of up to 67 bytes.
+const maxDER = 3 + 2*(2+67)
+
+// appendDER appends SEQUENCE { INTEGER r, INTEGER s } (RFC 3279 §2.2.3)
+// for r and s, unsigned big-endian of at most 66 bytes each, in minimal
+// DER: leading zero bytes dropped, one 0x00 put back before a high bit,
+// and zero as the single byte 0x00 (which VerifyASN1 refuses, as Verify
+// refuses a zero r or s).
+func appendDER(dst, r, s []byte) []byte {
+	r, s = bytes.TrimLeft(r, "\x00"), bytes.TrimLeft(s, "\x00")
+	intLen := func(x []byte) int {
+		if len(x) == 0 || x[0]&0x80 != 0 {
+			return 2 + 1 + len(x)
+		}
+		return 2 + len(x)
+	}
+	appendInt := func(dst, x []byte) []byte {
+		if len(x) == 0 || x[0]&0x80 != 0 {
+			return append(append(dst, 0x02, byte(len(x)+1), 0x00), x...)
+		}
+		return append(append(dst, 0x02, byte(len(x))), x...)
+	}
+	body := intLen(r) + intLen(s)
+	if body < 0x80 {
+		dst = append(dst, 0x30, byte(body))
+	} else {
+		dst = append(dst, 0x30, 0x81, byte(body))
+	}
+	return appendInt(appendInt(dst, r), s)
 }
 
 // rsaKey is the prepared state of an RSA key.
