@@ -2,9 +2,22 @@
 // only the 64 alphabet characters, no padding, no whitespace or line breaks,
 // and canonical trailing bits. encoding/base64 skips '\r' and '\n' even in
 // strict mode, which is why the token path uses this decoder instead.
+//
+// The decoder uses pre-shifted lookup tables, as in Chromium's modp_b64:
+// decodeTable[k][c] (tables.go) holds the 6-bit value of c already shifted
+// to its place as the k-th character of a 24-bit group, and 0xffffffff for
+// a character outside the alphabet. Four characters a, b, c, d then decode
+// to decodeTable[0][a] | decodeTable[1][b] | decodeTable[2][c] |
+// decodeTable[3][d], and a result above 0xffffff means one of them is
+// invalid. The main loop decodes 16 characters (four groups) per iteration
+// with one validity test and stores the 12 bytes with an 8-byte and a 4-byte
+// big-endian store.
 package b64url
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // ErrInvalid reports input that is not strict unpadded base64url.
 var ErrInvalid = errors.New("invalid base64url")
@@ -18,75 +31,59 @@ func DecodedLen(n int) (int, bool) {
 	return n/4*3 + (n%4*6)/8, true
 }
 
-// decodeMap maps a byte to its 6-bit value, or 0xff outside the alphabet.
-var decodeMap = [256]byte{
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3e, 0xff, 0xff,
-	0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-	0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xff, 0xff, 0xff, 0xff, 0x3f,
-	0xff, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-	0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-}
-
 // Decode decodes s into dst, which must have room for DecodedLen(len(s))
-// bytes, and returns the decoded prefix of dst.
+// bytes, and returns the decoded prefix of dst. It writes nothing past that
+// prefix; on error the prefix's contents are unspecified.
 func Decode(dst []byte, s string) ([]byte, error) {
 	n, ok := DecodedLen(len(s))
-	if !ok || len(dst) < n {
+	if !ok || len(dst) < n || !decode(&decodeTable, dst[:n], s) {
 		return nil, ErrInvalid
 	}
-	di := 0
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		s8 := s[i : i+8]
-		a, b, c, d := decodeMap[s8[0]], decodeMap[s8[1]], decodeMap[s8[2]], decodeMap[s8[3]]
-		e, f, g, h := decodeMap[s8[4]], decodeMap[s8[5]], decodeMap[s8[6]], decodeMap[s8[7]]
-		if (a|b|c|d|e|f|g|h)&0xc0 != 0 {
-			return nil, ErrInvalid
+	return dst[:n], nil
+}
+
+// decode decodes s into dst, which is exactly DecodedLen(len(s)) bytes
+// long, and reports whether s is valid. It takes the table as an argument
+// so that the compiler keeps its address in a register instead of
+// recomputing the address of each row in the loop.
+func decode(t *[4][256]uint32, dst []byte, s string) bool {
+	i, j := 0, 0
+	// The test on j always holds; it lets the compiler drop bounds checks.
+	for ; i <= len(s)-16 && j <= len(dst)-12; i, j = i+16, j+12 {
+		a := t[0][s[i]] | t[1][s[i+1]] | t[2][s[i+2]] | t[3][s[i+3]]
+		b := t[0][s[i+4]] | t[1][s[i+5]] | t[2][s[i+6]] | t[3][s[i+7]]
+		c := t[0][s[i+8]] | t[1][s[i+9]] | t[2][s[i+10]] | t[3][s[i+11]]
+		d := t[0][s[i+12]] | t[1][s[i+13]] | t[2][s[i+14]] | t[3][s[i+15]]
+		if a|b|c|d > 0xffffff {
+			return false
 		}
-		v := uint64(a)<<42 | uint64(b)<<36 | uint64(c)<<30 | uint64(d)<<24 |
-			uint64(e)<<18 | uint64(f)<<12 | uint64(g)<<6 | uint64(h)
-		d6 := dst[di : di+6]
-		d6[0], d6[1], d6[2], d6[3], d6[4], d6[5] = byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
-		di += 6
+		binary.BigEndian.PutUint64(dst[j:], uint64(a)<<40|uint64(b)<<16|uint64(c)>>8)
+		binary.BigEndian.PutUint32(dst[j+8:], c<<24|d)
 	}
-	for ; i+4 <= len(s); i += 4 {
-		a, b, c, d := decodeMap[s[i]], decodeMap[s[i+1]], decodeMap[s[i+2]], decodeMap[s[i+3]]
-		if (a|b|c|d)&0xc0 != 0 {
-			return nil, ErrInvalid
+	for ; i <= len(s)-4; i, j = i+4, j+3 {
+		a := t[0][s[i]] | t[1][s[i+1]] | t[2][s[i+2]] | t[3][s[i+3]]
+		if a > 0xffffff {
+			return false
 		}
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		dst[di], dst[di+1], dst[di+2] = byte(v>>16), byte(v>>8), byte(v)
-		di += 3
+		dst[j], dst[j+1], dst[j+2] = byte(a>>16), byte(a>>8), byte(a)
 	}
+	// The unused low bits of the last character must be zero: bits 15..12
+	// of the group after two characters, bits 7..6 after three.
 	switch len(s) - i {
 	case 2:
-		a, b := decodeMap[s[i]], decodeMap[s[i+1]]
-		if (a|b)&0xc0 != 0 || b&0x0f != 0 {
-			return nil, ErrInvalid
+		a := t[0][s[i]] | t[1][s[i+1]]
+		if a&0xff00ffff != 0 {
+			return false
 		}
-		dst[di] = a<<2 | b>>4
-		di++
+		dst[j] = byte(a >> 16)
 	case 3:
-		a, b, c := decodeMap[s[i]], decodeMap[s[i+1]], decodeMap[s[i+2]]
-		if (a|b|c)&0xc0 != 0 || c&0x03 != 0 {
-			return nil, ErrInvalid
+		a := t[0][s[i]] | t[1][s[i+1]] | t[2][s[i+2]]
+		if a&0xff0000ff != 0 {
+			return false
 		}
-		v := uint32(a)<<12 | uint32(b)<<6 | uint32(c)
-		dst[di], dst[di+1] = byte(v>>10), byte(v>>2)
-		di += 2
+		dst[j], dst[j+1] = byte(a>>16), byte(a>>8)
 	}
-	return dst[:di], nil
+	return true
 }
 
 // DecodeString decodes s into a new slice.
