@@ -62,8 +62,8 @@ func (acceptAll) VerifySignature(string, any, string, []byte) error { return nil
 
 // BenchmarkCore measures what the shared core adds to every backend, on the
 // bench suite's tokens: everything but the signature check (size, base64url,
-// strict JSON of header and payload, key lookup, claim policy, the two
-// allocations). Compare with BenchmarkVerify/<alg>/limit in ./bench.
+// strict JSON of header and payload, key lookup, claim policy, the one
+// allocation). Compare with BenchmarkVerify/<alg>/limit in ./bench.
 func BenchmarkCore(b *testing.B) {
 	cases, err := benchsuite.Cases()
 	if err != nil {
