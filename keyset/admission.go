@@ -94,11 +94,11 @@ func (r *Remote) unknownKID(ctx context.Context, l jwtverify.Lookup, s *snapshot
 	}
 	for round := 0; round < 2; round++ {
 		r.mu.Lock()
-		ch, latest, why := r.requestLocked(triggerUnknownKID, s)
+		fl, latest, why := r.requestLocked(ctx, triggerUnknownKID, s)
 		r.mu.Unlock()
 		var ferr error
-		if ch != nil {
-			latest, ferr = r.wait(ctx, ch)
+		if fl.ch != nil {
+			latest, ferr = r.wait(ctx, fl)
 		}
 		if latest == nil {
 			if errors.Is(why, errRateLimited) {

@@ -221,7 +221,7 @@ func TestBearerTokenNeverShown(t *testing.T) {
 		RootCAs:         pool(a.srv),
 		BearerTokenFile: tokFile,
 		Logger:          slog.New(slog.NewTextHandler(lockedWriter{&logBuf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnRefresh:       func(ev keyset.RefreshEvent) { keep(fmt.Sprintf("%+v %v", ev, ev.Err)) },
+		OnRefresh:       func(_ context.Context, ev keyset.RefreshEvent) { keep(fmt.Sprintf("%+v %v", ev, ev.Err)) },
 		OnMiss:          func(ev keyset.MissEvent) { keep(fmt.Sprintf("%+v", ev)) },
 	}
 	ctx := context.Background()

@@ -56,7 +56,7 @@ func TestNotModified(t *testing.T) {
 		var mu sync.Mutex
 		var last keyset.RefreshEvent
 		r := f.remote(t, o, func(c *keyset.RemoteConfig) {
-			c.OnRefresh = func(ev keyset.RefreshEvent) { mu.Lock(); last = ev; mu.Unlock() }
+			c.OnRefresh = func(_ context.Context, ev keyset.RefreshEvent) { mu.Lock(); last = ev; mu.Unlock() }
 		})
 		ctx := context.Background()
 		if _, err := r.Key(ctx, plausible("A")); err != nil {
@@ -112,7 +112,7 @@ func TestStrictResponses(t *testing.T) {
 			o.set(func(o *origin) { o.status = tt.status })
 			var skipped int
 			r := f.remote(t, o, func(c *keyset.RemoteConfig) {
-				c.OnRefresh = func(ev keyset.RefreshEvent) { skipped = len(ev.Skipped) }
+				c.OnRefresh = func(_ context.Context, ev keyset.RefreshEvent) { skipped = len(ev.Skipped) }
 			})
 			_, err := r.Key(context.Background(), plausible("A"))
 			if tt.ok != (err == nil) {
@@ -264,7 +264,7 @@ func TestURLSecretsNeverShown(t *testing.T) {
 		cfg := keyset.RemoteConfig{
 			Client: o.client(),
 			Logger: slog.New(slog.NewTextHandler(lockedWriter{&logBuf, &mu}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			OnRefresh: func(ev keyset.RefreshEvent) {
+			OnRefresh: func(_ context.Context, ev keyset.RefreshEvent) {
 				keep(fmt.Sprintf("%+v", ev))
 				if ev.Err != nil {
 					keep(ev.Err.Error())
@@ -413,7 +413,7 @@ func TestBadRedirectLocationNotShown(t *testing.T) {
 	defer srv.Close()
 	var texts []string
 	r, err := keyset.NewRemote(srv.URL+"/jwks", keyset.RemoteConfig{
-		OnRefresh: func(ev keyset.RefreshEvent) {
+		OnRefresh: func(_ context.Context, ev keyset.RefreshEvent) {
 			if ev.Err != nil {
 				texts = append(texts, ev.Err.Error())
 			}

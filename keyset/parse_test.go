@@ -407,7 +407,7 @@ func TestJWKSSkipReasons(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(data) }))
 	defer srv.Close()
 	var ev keyset.RefreshEvent
-	r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{OnRefresh: func(e keyset.RefreshEvent) { ev = e }})
+	r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{OnRefresh: func(_ context.Context, e keyset.RefreshEvent) { ev = e }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,8 +181,28 @@ type RemoteConfig struct {
 	// from the goroutine that ran it, before the callers waiting for the
 	// request resume: keep it short. Two calls may overlap (a request can
 	// end while the previous one is still being reported). It must not
-	// call the Remote's Close, which waits for the request to end.
-	OnRefresh func(RefreshEvent)
+	// call the Remote's Close, which waits for the request to end. ctx is
+	// the request's context (see OnFetch): the values of the context of
+	// the caller that triggered the request, with no deadline or
+	// cancellation.
+	OnRefresh func(ctx context.Context, ev RefreshEvent)
+	// OnFetch, when set, is called as a request starts, with the context
+	// of the caller whose lookup (or Refresh) triggered it, detached from
+	// that caller's cancellation, and the trigger (see
+	// RefreshEvent.Trigger). The context it returns (nil: the one it got)
+	// is the request's: its values go with the HTTP request and to
+	// OnRefresh and OnWait, while its deadline and cancellation are
+	// ignored, because the request is bounded by FetchTimeout and Close
+	// alone and no caller's cancellation may end a request others share.
+	// A tracer starts the fetch's span here. It is called with the
+	// Remote's lock held: it must be quick and must not call the Remote.
+	OnFetch func(ctx context.Context, trigger string) context.Context
+	// OnWait, when set, is called for every caller about to wait for a
+	// request, the one that triggered it included (a scheduled refresh
+	// has none), with the caller's context and the request's: a tracer
+	// links the caller's span to the fetch's here. It is called from the
+	// caller's goroutine, without the Remote's lock.
+	OnWait func(caller, request context.Context)
 	// OnMiss, when set, is called when an unknown kid causes no request,
 	// from the goroutine of the lookup, concurrently with other lookups.
 	OnMiss func(MissEvent)
@@ -265,8 +285,9 @@ const flightKey = "jwks"
 //     after it. (singleflight's goroutine then hands the result to the
 //     waiters' buffered channels and ends; it never blocks.)
 //   - A caller waits for its own DoChan channel or its own ctx, whichever
-//     comes first; the request runs with Remote.base, so no caller's
-//     cancellation reaches it.
+//     comes first; the request's context carries the triggering caller's
+//     values (st.reqCtx, for tracing) but is cancelled by Remote.base
+//     alone, so no caller's cancellation reaches it.
 //   - started numbers requests in the order they start; the one in flight
 //     is the latest. A snapshot records started when stored: a request
 //     with seq > s.started was sent after s was stored, so after any
@@ -275,12 +296,13 @@ const flightKey = "jwks"
 //   - The unknown-kid budget is spent with mu held, and only by starting a
 //     request; joining one is free.
 type refreshState struct {
-	inFlight bool          // sf holds a call: request number started is in flight
-	trigger  string        // what started the request in flight
-	started  uint64        // requests started so far
-	gen      uint64        // sets installed so far (200 or 304)
-	failures int           // consecutive failed requests
-	retryAt  time.Duration // offset from epoch before which only Refresh makes a request
+	inFlight bool            // sf holds a call: request number started is in flight
+	trigger  string          // what started the request in flight
+	started  uint64          // requests started so far
+	gen      uint64          // sets installed so far (200 or 304)
+	failures int             // consecutive failed requests
+	reqCtx   context.Context // the request in flight's context (values only; see OnFetch)
+	retryAt  time.Duration   // offset from epoch before which only Refresh makes a request
 	closed   bool
 }
 
@@ -465,7 +487,7 @@ func (r *Remote) slow(ctx context.Context, s *snapshot) (*snapshot, uint64, erro
 	r.mu.Lock()
 	if s != nil && now < s.stale {
 		if !r.st.closed && !r.st.inFlight && now >= s.refresh && now >= r.st.retryAt {
-			r.startLocked(triggerScheduled) // not awaited
+			r.startLocked(ctx, triggerScheduled) // not awaited
 		}
 		r.mu.Unlock()
 		return s, s.started, nil
@@ -476,11 +498,11 @@ func (r *Remote) slow(ctx context.Context, s *snapshot) (*snapshot, uint64, erro
 	if s != nil {
 		trigger, seen = triggerStale, s.started
 	}
-	ch, latest, err := r.requestLocked(trigger, s)
+	fl, latest, err := r.requestLocked(ctx, trigger, s)
 	r.mu.Unlock()
 	switch {
-	case ch != nil:
-		if latest, err = r.wait(ctx, ch); err != nil && latest == nil {
+	case fl.ch != nil:
+		if latest, err = r.wait(ctx, fl); err != nil && latest == nil {
 			return nil, 0, r.unavailable(s, err)
 		}
 	case latest != nil: // installed since s was read
@@ -509,36 +531,50 @@ func (r *Remote) unavailable(s *snapshot, cause error) error {
 // errClosed is the reason no request starts after Close.
 var errClosed = errors.New("key set closed")
 
-// requestLocked returns the channel on which a caller with the given
-// trigger, who read snapshot s, is to wait for a request's result: the
-// request in flight, or a new one. It returns no channel but a newer
-// snapshot when one was installed since s (except for triggerManual), and
-// neither but the reason when the caller may not start one: closed,
-// backing off (except triggerManual), or, for triggerUnknownKID, past the
-// limiter's budget. r.mu must be held.
-func (r *Remote) requestLocked(trigger string, s *snapshot) (<-chan singleflight.Result, *snapshot, error) {
+// flight is a request in flight as a caller waits for it: the channel its
+// result arrives on and the request's context (see RemoteConfig.OnFetch).
+type flight struct {
+	ch  <-chan singleflight.Result
+	ctx context.Context
+}
+
+// requestLocked returns the request for which a caller with the given
+// trigger and context, who read snapshot s, is to wait: the one in
+// flight, or a new one. It returns no flight but a newer snapshot when
+// one was installed since s (except for triggerManual), and neither but
+// the reason when the caller may not start one: closed, backing off
+// (except triggerManual), or, for triggerUnknownKID, past the limiter's
+// budget. r.mu must be held.
+func (r *Remote) requestLocked(ctx context.Context, trigger string, s *snapshot) (flight, *snapshot, error) {
 	switch latest := r.snap.Load(); {
 	case r.st.closed:
-		return nil, nil, errClosed
+		return flight{}, nil, errClosed
 	case r.st.inFlight:
 		return r.joinLocked(), nil, nil
 	case trigger == triggerManual:
 	case latest != nil && (s == nil || latest.gen != s.gen):
-		return nil, latest, nil
+		return flight{}, latest, nil
 	case time.Since(r.epoch) < r.st.retryAt:
-		return nil, nil, errBackoff
+		return flight{}, nil, errBackoff
 	case trigger == triggerUnknownKID && !r.adm.limiter.Allow():
-		return nil, nil, errRateLimited
+		return flight{}, nil, errRateLimited
 	}
-	return r.startLocked(trigger), nil, nil
+	return r.startLocked(ctx, trigger), nil, nil
 }
 
 // startLocked starts a request, which Remote.sf runs in its own goroutine,
-// and returns the channel its result arrives on. r.mu must be held, and
-// r.st.closed and r.st.inFlight false.
-func (r *Remote) startLocked(trigger string) <-chan singleflight.Result {
+// triggered by a caller with context ctx, and returns the flight its
+// result arrives on. r.mu must be held, and r.st.closed and r.st.inFlight
+// false.
+func (r *Remote) startLocked(ctx context.Context, trigger string) flight {
 	r.st.inFlight, r.st.trigger = true, trigger
 	r.st.started++
+	r.st.reqCtx = context.WithoutCancel(ctx)
+	if r.cfg.OnFetch != nil {
+		if c := r.cfg.OnFetch(r.st.reqCtx, trigger); c != nil {
+			r.st.reqCtx = context.WithoutCancel(c)
+		}
+	}
 	r.wg.Add(1)
 	if s := r.snap.Load(); s != nil {
 		r.storeLocked(*s) // check deadline: stale, while the request runs
@@ -546,12 +582,11 @@ func (r *Remote) startLocked(trigger string) <-chan singleflight.Result {
 	return r.joinLocked() // sf holds no call: this one starts run
 }
 
-// joinLocked returns a channel on which the result of the request in
-// flight arrives. r.mu must be held and r.st.inFlight true: sf then holds
-// the request's call, and DoChan joins it (run is called only by the
-// DoChan of startLocked).
-func (r *Remote) joinLocked() <-chan singleflight.Result {
-	return r.sf.DoChan(flightKey, r.run)
+// joinLocked returns the flight of the request in flight. r.mu must be
+// held and r.st.inFlight true: sf then holds the request's call, and
+// DoChan joins it (run is called only by the DoChan of startLocked).
+func (r *Remote) joinLocked() flight {
+	return flight{r.sf.DoChan(flightKey, r.run), r.st.reqCtx}
 }
 
 // storeLocked stores s as the snapshot in use, its check deadline derived
@@ -565,11 +600,14 @@ func (r *Remote) storeLocked(s snapshot) {
 	r.snap.Store(&s)
 }
 
-// wait waits for a request's result on ch, within ctx: the snapshot in use
-// after the request (nil: none) and the request's error.
-func (r *Remote) wait(ctx context.Context, ch <-chan singleflight.Result) (*snapshot, error) {
+// wait waits for the result of the request fl, within ctx: the snapshot
+// in use after the request (nil: none) and the request's error.
+func (r *Remote) wait(ctx context.Context, fl flight) (*snapshot, error) {
+	if r.cfg.OnWait != nil {
+		r.cfg.OnWait(ctx, fl.ctx)
+	}
 	select {
-	case res := <-ch:
+	case res := <-fl.ch:
 		s, _ := res.Val.(*snapshot)
 		return s, res.Err
 	case <-ctx.Done():
@@ -583,9 +621,16 @@ func (r *Remote) wait(ctx context.Context, ch <-chan singleflight.Result) (*snap
 // every waiting caller.
 func (r *Remote) run() (any, error) {
 	defer r.wg.Done()
+	r.mu.Lock()
+	reqCtx := r.st.reqCtx
+	r.mu.Unlock()
+	// The request carries reqCtx's values and ends with Remote.base.
+	ctx, cancel := context.WithCancel(reqCtx)
+	defer cancel()
+	defer context.AfterFunc(r.base, cancel)()
 	cur := r.snap.Load() // stable: only this goroutine installs a set while the request runs
 	start := time.Now()
-	next, life, skipped, err := r.fetch(cur)
+	next, life, skipped, err := r.fetch(ctx, cur)
 	ev := RefreshEvent{URL: r.shown, Duration: time.Since(start), Skipped: skipped}
 	now := time.Since(r.epoch)
 
@@ -618,7 +663,7 @@ func (r *Remote) run() (any, error) {
 	}
 	r.mu.Unlock()
 
-	r.report(ev)
+	r.report(reqCtx, ev)
 	return next, err
 }
 
@@ -626,12 +671,12 @@ func (r *Remote) run() (any, error) {
 // of the set and its validators (run sets the rest), with the freshness
 // lifetime the response stated: for a SPIFFE bundle, its refresh hint when
 // it has one.
-func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipped []error, err error) {
+func (r *Remote) fetch(ctx context.Context, cur *snapshot) (next *snapshot, life time.Duration, skipped []error, err error) {
 	var prev validators
 	if cur != nil {
 		prev = cur.valid
 	}
-	resp, err := r.get.get(r.base, r.url, prev)
+	resp, err := r.get.get(ctx, r.url, prev)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -667,12 +712,12 @@ func (r *Remote) fetch(cur *snapshot) (next *snapshot, life time.Duration, skipp
 // returns and the request goes on. After Close, Refresh fails at once.
 func (r *Remote) Refresh(ctx context.Context) error {
 	r.mu.Lock()
-	ch, _, err := r.requestLocked(triggerManual, nil)
+	fl, _, err := r.requestLocked(ctx, triggerManual, nil)
 	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	_, err = r.wait(ctx, ch)
+	_, err = r.wait(ctx, fl)
 	return err
 }
 
@@ -695,9 +740,9 @@ func (r *Remote) Close() {
 	}
 }
 
-func (r *Remote) report(ev RefreshEvent) {
+func (r *Remote) report(ctx context.Context, ev RefreshEvent) {
 	if r.cfg.OnRefresh != nil {
-		r.cfg.OnRefresh(ev)
+		r.cfg.OnRefresh(ctx, ev)
 	}
 	if r.cfg.Logger != nil {
 		attrs := []any{"url", ev.URL, "trigger", ev.Trigger, "outcome", ev.Outcome,

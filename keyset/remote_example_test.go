@@ -50,7 +50,9 @@ func ExampleNewRemote() {
 	defer srv.Close()
 
 	keys, err := keyset.NewRemote(srv.URL+"/jwks", keyset.RemoteConfig{
-		OnRefresh: func(ev keyset.RefreshEvent) { fmt.Println("refresh:", ev.Trigger, ev.Outcome, ev.Keys, "key") },
+		OnRefresh: func(_ context.Context, ev keyset.RefreshEvent) {
+			fmt.Println("refresh:", ev.Trigger, ev.Outcome, ev.Keys, "key")
+		},
 	})
 	if err != nil {
 		panic(err)

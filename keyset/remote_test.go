@@ -363,7 +363,7 @@ func TestRequestWhileOneReports(t *testing.T) {
 		var reports atomic.Int32
 		reporting, unblock := make(chan struct{}), make(chan struct{})
 		r := f.remote(t, o, func(c *keyset.RemoteConfig) {
-			c.OnRefresh = func(keyset.RefreshEvent) {
+			c.OnRefresh = func(context.Context, keyset.RefreshEvent) {
 				if reports.Add(1) == 1 {
 					close(reporting)
 					<-unblock

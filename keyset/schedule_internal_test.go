@@ -168,7 +168,7 @@ func TestFleet(t *testing.T) {
 					r.mu.Lock()
 					var ch <-chan singleflight.Result
 					if r.st.inFlight {
-						ch = r.joinLocked()
+						ch = r.joinLocked().ch
 					}
 					r.mu.Unlock()
 					if ch != nil {

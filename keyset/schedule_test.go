@@ -67,7 +67,11 @@ func TestScheduledRefreshRetiresKey(t *testing.T) {
 		var mu sync.Mutex
 		events := map[string]string{}
 		r := f.remote(t, o, func(c *keyset.RemoteConfig) {
-			c.OnRefresh = func(ev keyset.RefreshEvent) { mu.Lock(); events[ev.Trigger] = ev.Outcome; mu.Unlock() }
+			c.OnRefresh = func(_ context.Context, ev keyset.RefreshEvent) {
+				mu.Lock()
+				events[ev.Trigger] = ev.Outcome
+				mu.Unlock()
+			}
 		})
 		v := f.verifier(t, r)
 		tokA := f.token(t, "A", f.a, nil)

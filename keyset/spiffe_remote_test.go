@@ -80,7 +80,11 @@ type events struct {
 	list []keyset.RefreshEvent
 }
 
-func (e *events) add(ev keyset.RefreshEvent) { e.mu.Lock(); e.list = append(e.list, ev); e.mu.Unlock() }
+func (e *events) add(_ context.Context, ev keyset.RefreshEvent) {
+	e.mu.Lock()
+	e.list = append(e.list, ev)
+	e.mu.Unlock()
+}
 
 func (e *events) last() keyset.RefreshEvent {
 	e.mu.Lock()
