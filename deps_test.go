@@ -3,15 +3,18 @@ package jwtverify_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestDependencyDirection checks the import graph: the root package uses
 // the standard library only, keyset and dpop no JOSE library, each
-// backend links only its own, and no package of the module, nor the module graph itself,
-// has the Redis client, which only the nested module dpop/redisstore
-// requires.
+// backend links only its own, and the module graph itself (what a service
+// importing the verifier, keyset and middleware gets in its go.mod) has
+// none of the heavy dependencies the nested modules keep to themselves:
+// the Redis client (dpop/redisstore), the Prometheus client (metrics),
+// OpenTelemetry (tracing) and YAML (the command).
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/jwtverify/jwtverify"
 	// The library's own module graph, as a module that requires it sees
@@ -22,9 +25,14 @@ func TestDependencyDirection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go list -m all: %v", err)
 	}
+	// (gopkg.in/yaml.v3 is in the full graph as a test dependency of jwx's
+	// dependencies; TestServiceGoMod checks what a service's go.mod gets.)
+	heavy := []string{"github.com/redis/", "github.com/prometheus/", "go.opentelemetry.io/", "go.yaml.in/", "sigs.k8s.io/yaml"}
 	for _, m := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(m, "github.com/redis/") {
-			t.Errorf("the module graph has %s", m)
+		for _, h := range heavy {
+			if strings.HasPrefix(m, h) {
+				t.Errorf("the module graph has %s", m)
+			}
 		}
 	}
 	for pkg, forbidden := range map[string][]string{
@@ -122,6 +130,67 @@ func TestExamplesImportNoInternal(t *testing.T) {
 			if strings.Contains(imp, "/internal/") || strings.HasSuffix(imp, "/internal") || strings.Contains(imp, "jwtverify/examples/") {
 				t.Errorf("%s imports %s", pkg, imp)
 			}
+		}
+	}
+}
+
+// TestServiceGoMod: a service that imports only the verifier, keyset and
+// middleware gets none of the nested modules' heavy dependencies in its
+// go.mod, nor in its build: go mod tidy of such a module (requiring this
+// one through a replace) is checked line by line, and so is go list -deps
+// of its package.
+func TestServiceGoMod(t *testing.T) {
+	repo, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module example.com/svc\n\ngo 1.25.0\n\nrequire github.com/jwtverify/jwtverify v0.0.0\n\nreplace github.com/jwtverify/jwtverify => "+repo+"\n")
+	write("main.go", `package main
+
+import (
+	"net/http"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/backends/native"
+	"github.com/jwtverify/jwtverify/keyset"
+	"github.com/jwtverify/jwtverify/middleware"
+)
+
+func main() {
+	keys, _ := keyset.NewRemote("https://idp.example/jwks", keyset.RemoteConfig{})
+	v, _ := jwtverify.New(native.Backend{}, jwtverify.Config{Keys: keys, Issuers: []string{"https://idp.example"}, Audiences: []string{"api"}})
+	mw, _ := middleware.New(v, middleware.Options{})
+	http.ListenAndServe(":8080", mw.Handler(http.NotFoundHandler()))
+}
+`)
+	run := func(args ...string) string {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("mod", "tidy")
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := run("list", "-deps", ".")
+	for _, h := range []string{"github.com/redis/", "github.com/prometheus/", "go.opentelemetry.io/", "go.yaml.in/", "gopkg.in/yaml", "sigs.k8s.io/yaml", "github.com/lestrrat-go/", "github.com/golang-jwt/"} {
+		if strings.Contains(string(gomod), h) {
+			t.Errorf("the service's go.mod has %s:\n%s", h, gomod)
+		}
+		if strings.Contains(deps, h) {
+			t.Errorf("the service's build has %s", h)
 		}
 	}
 }
