@@ -201,3 +201,48 @@ func TestTokenClone(t *testing.T) {
 		t.Error("Clone of nil is not nil")
 	}
 }
+
+// TestRejectionTimes: the date rejections give the claim's date in RFC
+// 3339 (UTC, with its fraction when it has one) and the distance between
+// it and the clock in at most two short units (y of 365 days, d, h, m,
+// s; whole seconds), counted from the dates themselves so that a date
+// centuries away is told right too.
+func TestRejectionTimes(t *testing.T) {
+	f := fixture(t)
+	t0 := backendtest.Now
+	tests := []struct {
+		name           string
+		leeway, maxAge time.Duration
+		claim          string
+		value          any
+		want           string
+	}{
+		{"seconds", 0, 0, "exp", t0.Add(-42 * time.Second).Unix(), "expired: token expired at 2025-12-31T23:59:18Z, 42s ago (leeway 0s)"},
+		{"minutes and seconds", 30 * time.Second, 0, "exp", t0.Add(-5*time.Minute - 30*time.Second).Unix(), "expired: token expired at 2025-12-31T23:54:30Z, 5m30s ago (leeway 30s)"},
+		{"two units at most", 0, 0, "exp", t0.Add(-2*time.Hour + time.Second).Unix(), "expired: token expired at 2025-12-31T22:00:01Z, 1h59m ago (leeway 0s)"},
+		{"days and hours", 0, 0, "exp", t0.Add(-(3*24*time.Hour + 4*time.Hour + 5*time.Minute)).Unix(), "expired: token expired at 2025-12-28T19:55:00Z, 3d4h ago (leeway 0s)"},
+		{"whole days", 0, 0, "exp", t0.Add(-48 * time.Hour).Unix(), "expired: token expired at 2025-12-30T00:00:00Z, 2d ago (leeway 0s)"},
+		{"years", 0, 0, "exp", time.Date(2010, 5, 1, 12, 0, 0, 0, time.UTC).Unix(), "expired: token expired at 2010-05-01T12:00:00Z, 15y248d ago (leeway 0s)"},
+		{"fraction of a second", 0, 0, "exp", float64(t0.Unix()) - 0.25, "expired: token expired at 2025-12-31T23:59:59.75Z, 0s ago (leeway 0s)"},
+		{"not yet valid", 0, 0, "nbf", t0.Add(90 * time.Second).Unix(), "not_yet_valid: token not valid until 2026-01-01T00:01:30Z, in 1m30s (leeway 0s)"},
+		{"not valid before the year 9999", 0, 0, "nbf", int64(253402300799), "not_yet_valid: token not valid until 9999-12-31T23:59:59Z, in 7979y107d (leeway 0s)"},
+		{"issued in the future", time.Minute, 0, "iat", t0.Add(time.Hour).Unix(), "issued_in_future: iat is 2026-01-01T01:00:00Z, 1h in the future (leeway 1m0s)"},
+		{"older than MaxAge", 0, time.Hour, "iat", t0.Add(-26 * time.Hour).Unix(), "expired: token issued at 2025-12-30T22:00:00Z, 1d2h ago; MaxAge is 1h0m0s (leeway 0s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := backendtest.Claims()
+			claims[tt.claim] = tt.value
+			cfg := f.Config()
+			cfg.Leeway, cfg.MaxAge = tt.leeway, tt.maxAge
+			v, err := golangjwt.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(context.Background(), f.Sign("HS256", nil, claims))
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -55,8 +56,9 @@ func TestBinary(t *testing.T) {
 		}
 		return code, out.String(), errb.String()
 	}
-	code, out, errOut := run("Bearer "+a2.Token+"\n", "verify", "--key", keyFile, "--now", "1300819000", "--backend", "jwx")
-	if code != 0 || out != `{"iss":"joe","exp":1300819380,"http://example.com/is_root":true}`+"\n" || errOut != "" {
+	// No --audience: the accepted token comes with that warning, and only it.
+	code, out, errOut := run("Bearer "+a2.Token+"\n", "verify", "--key", keyFile, "--now", "1300819000", "--backend", "jwx", "--issuer", "joe")
+	if code != 0 || out != `{"iss":"joe","exp":1300819380,"http://example.com/is_root":true}`+"\n" || errOut != "jwtverify: warning: no --audience: tokens for any audience are accepted\n" {
 		t.Fatalf("valid: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, out, errOut = run("", "verify", "--key", keyFile, a2.Token)
@@ -253,6 +255,70 @@ func TestProxyShutdownTimeout(t *testing.T) {
 	code := exitCode(t, cmd.Wait())
 	if code != 2 || !strings.Contains(stderr.String(), `level=ERROR msg="proxy server failed"`) {
 		t.Fatalf("exit %d, want 2 and an ERROR record\n%s", code, stderr.String())
+	}
+	checkSlogLines(t, stderr.String())
+}
+
+// TestProxySIGTERMDrain: on SIGTERM /readyz turns 503 at once while a
+// request in flight finishes with its answer, then the proxy logs one
+// line and exits 0. Before that, /healthz and /readyz answer 200.
+func TestProxySIGTERMDrain(t *testing.T) {
+	bin := build(t)
+	keyFile, token := a3(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	}))
+	defer upstream.Close()
+	metrics := freeAddr(t)
+	addr, cmd, stderr := startProxy(t, bin, "--upstream", upstream.URL, "--key", keyFile, "--now", "1300819000", "--metrics-listen", metrics)
+	probe := func(path string) int {
+		resp, err := http.Get("http://" + metrics + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if h, r := probe("/healthz"), probe("/readyz"); h != 200 || r != 200 {
+		t.Fatalf("serving: healthz %d, readyz %d", h, r)
+	}
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/slow", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	<-entered
+	cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for probe("/readyz") != http.StatusServiceUnavailable {
+		if time.Now().After(deadline) {
+			t.Fatal("readyz did not turn 503 after SIGTERM")
+		}
+		time.Sleep(10 * time.Millisecond) // another process: no synctest across it
+	}
+	if h := probe("/healthz"); h != 200 {
+		t.Fatalf("draining: healthz %d, want 200 while the process serves", h)
+	}
+	close(release)
+	if code := <-answered; code != 200 {
+		t.Fatalf("the request in flight got %d, want 200", code)
+	}
+	if code := exitCode(t, cmd.Wait()); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0\n%s", code, stderr)
+	}
+	if n := strings.Count(stderr.String(), `msg="proxy stopped`); n != 1 {
+		t.Fatalf("%d stop lines, want 1:\n%s", n, stderr)
 	}
 	checkSlogLines(t, stderr.String())
 }

@@ -25,6 +25,9 @@ type bindingFlags struct {
 	tlsCert, tlsKey, clientCA                    string
 	clientCertHeader                             string
 	trustedProxies                               list
+	// wrapStore, when set, wraps the replay store (the metrics' error
+	// counter).
+	wrapStore func(dpop.ReplayStore) dpop.ReplayStore
 }
 
 func (b *bindingFlags) register(fs *flag.FlagSet) {
@@ -101,6 +104,11 @@ func (b *bindingFlags) options(backend string) (*binding, error) {
 			cfg.NonceSecret = secret
 		}
 	}
+	wrap := b.wrapStore
+	if wrap == nil {
+		wrap = func(s dpop.ReplayStore) dpop.ReplayStore { return s }
+	}
+	cfg.Store = wrap(dpop.NewMemoryStore(0))
 	if b.replayStore != "" {
 		if !strings.HasPrefix(b.replayStore, "redis://") && !strings.HasPrefix(b.replayStore, "rediss://") {
 			return nil, fmt.Errorf("--replay-store %s is not a redis:// or rediss:// URL", redact.URL(b.replayStore))
@@ -109,7 +117,7 @@ func (b *bindingFlags) options(backend string) (*binding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--replay-store %s: %w", redact.URL(b.replayStore), err)
 		}
-		cfg.Store = store
+		cfg.Store = wrap(store)
 		out.close = func() { store.Close() }
 	}
 	be, err := newBackend(backend)

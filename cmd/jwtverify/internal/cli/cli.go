@@ -44,6 +44,8 @@ const usage = `usage: jwtverify <command> [flags]
 
 commands:
   verify   verify one token (jwtverify verify -h for flags)
+  inspect  print a token's header and claims decoded, UNVERIFIED, with its
+           dates readable (jwtverify inspect -h for flags)
   demo     make keys, issue tokens, verify them on every backend and show
            hostile tokens rejected with their class; needs no network or files
   proxy    a verifying reverse proxy (jwtverify proxy -h for flags)
@@ -61,6 +63,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "verify":
 		return runVerify(args[1:], stdin, stdout, stderr)
+	case "inspect":
+		return runInspect(args[1:], stdin, stdout, stderr)
 	case "demo":
 		return runDemo(args[1:], stdout, stderr)
 	case "bench":

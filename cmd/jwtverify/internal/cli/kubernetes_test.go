@@ -292,7 +292,7 @@ func TestProxyKubernetes(t *testing.T) {
 	if err := os.WriteFile(tokFile, []byte(saSecret1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pf.remotes[0].Refresh(context.Background())
+	pf.discovered[0].remote.Load().Refresh(context.Background()) // --oidc-issuer: discovered by the proxy in the background
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

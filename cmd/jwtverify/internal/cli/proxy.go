@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,23 +11,30 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/jwtverify/jwtverify/access"
-	"github.com/jwtverify/jwtverify/internal/metrics"
-	"github.com/jwtverify/jwtverify/internal/peer"
 	"github.com/jwtverify/jwtverify/internal/redact"
-	"github.com/jwtverify/jwtverify/internal/spiffeid"
 	"github.com/jwtverify/jwtverify/keyset"
+	"github.com/jwtverify/jwtverify/metrics"
 	"github.com/jwtverify/jwtverify/middleware"
+	"github.com/jwtverify/jwtverify/tracing"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type proxyFlags struct {
@@ -38,6 +44,18 @@ type proxyFlags struct {
 	stripAuthorization, allowWebSocket            bool
 	timeouts                                      timeouts
 	binding                                       bindingFlags
+	forwardAuth                                   bool
+	forwardClaims                                 list // CLAIM=HEADER
+	configPath                                    string
+	// file is the --config file, decoded; nil without one. Flags given
+	// beside it override its values (mergeFile).
+	file *fileConfig
+	// providerFlagsSet: a flag describing the one provider of the flags
+	// was given, which a file with providers refuses.
+	providerFlagsSet bool
+	// tracerProvider records the proxy's spans; nil: none (runProxy sets
+	// it from the OTEL_* variables, tests directly).
+	tracerProvider trace.TracerProvider
 	// transport carries requests upstream; nil: http.DefaultTransport.
 	// Tests set an in-memory one.
 	transport http.RoundTripper
@@ -69,6 +87,28 @@ type proxy struct {
 	timeouts timeouts
 	errorLog *log.Logger // the servers' own errors, into the slog logger
 	close    func()
+	// warmers fetch the key sets in the background; ready reports
+	// whether every provider has a usable key set.
+	warmers []*warmer
+	ready   func() bool
+	logger  *slog.Logger
+	fetches readiness
+	onFetch func() // after each successful fetch of a warmer
+}
+
+// waitReady waits until every provider has a usable key set, or ctx ends.
+func (p *proxy) waitReady(ctx context.Context) error {
+	for {
+		ch := p.fetches.changed()
+		if p.ready() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // runProxy serves until SIGINT or SIGTERM, then shuts down gracefully.
@@ -79,21 +119,44 @@ func runProxy(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.register(fs)
+	setUsage(fs, "[flags]", `A verifying reverse proxy (--upstream URL), or with --forward-auth an
+authorization service for nginx auth_request, Traefik ForwardAuth and Envoy
+ext_authz. Providers and rules come from the flags (one provider) or a YAML
+--config file; every flag also reads JWTVERIFY_<FLAG> (--metrics-listen:
+JWTVERIFY_METRICS_LISTEN), and a flag beside the file overrides it. Metrics,
+/healthz and /readyz on --metrics-listen. Exit 0 after SIGTERM or SIGINT
+once requests in flight finish; 2: configuration error, or the proxy could
+not listen or serve. docs/deployment.md has the recipes.`)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitValid
-		}
-		return ExitUsage
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr(stderr, "proxy takes no arguments")
 	}
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return usageErr(stderr, err.Error())
+	}
+	if err := f.loadFile(fs, os.Getenv); err != nil {
+		return usageErr(stderr, err.Error())
+	}
+	tp, shutdownTracing, err := tracerProvider(context.Background())
+	if err != nil {
+		return usageErr(stderr, err.Error())
+	}
+	f.tracerProvider = tp
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	p, err := newProxy(&f, logger)
 	if err != nil {
 		return usageErr(stderr, err.Error())
 	}
 	defer p.close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(ctx); err != nil {
+			logger.Warn("traces not all exported at exit", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		logger.Error("proxy cannot listen", "err", err)
@@ -109,7 +172,11 @@ func runProxy(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger.Info("proxy listening", "addr", ln.Addr().String(), "upstream", redact.URL(f.upstream))
+	if f.upstream != "" {
+		logger.Info("proxy listening", "addr", ln.Addr().String(), "upstream", redact.URL(f.upstream))
+	} else {
+		logger.Info("forward-auth listening", "addr", ln.Addr().String())
+	}
 	if err := serveProxy(ctx, p, ln, mln); err != nil {
 		logger.Error("proxy server failed", "err", err)
 		return ExitUsage
@@ -120,13 +187,16 @@ func runProxy(args []string, stderr io.Writer) int {
 // register adds the proxy's flags, the verifier's included, to fs.
 func (f *proxyFlags) register(fs *flag.FlagSet) {
 	f.verifyFlags.register(fs)
+	fs.StringVar(&f.configPath, "config", "", "YAML configuration file: providers, rules and the settings below; flags given beside it override it")
 	fs.StringVar(&f.listen, "listen", "", "address to serve on, e.g. :8080 (required)")
-	fs.StringVar(&f.upstream, "upstream", "", "URL of the service behind the proxy (required)")
+	fs.StringVar(&f.upstream, "upstream", "", "URL of the service behind the proxy (required, except with --forward-auth)")
+	fs.BoolVar(&f.forwardAuth, "forward-auth", false, "answer authorization checks (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz) instead of proxying: 200, 401, 403 or 503")
+	fs.Var(&f.forwardClaims, "forward-claim", "CLAIM=HEADER: send the verified claim (a dotted path) in HEADER, with the claims header (repeatable); upstream in proxy mode, in the answer with --forward-auth")
 	fs.Var(&f.requireScopes, "require-scope", "scope every request needs (repeatable: all of them)")
 	fs.Var(&f.requireSPIFFEIDs, "require-spiffe-id", "SPIFFE ID the token's sub must be: an ID, or ID/* for every ID under it (repeatable: any of them); others get 403")
 	fs.StringVar(&f.claimsHeader, "claims-header", "X-Jwt-Claims", "header carrying the verified claims upstream (base64url JSON)")
 	fs.BoolVar(&f.stripAuthorization, "strip-authorization", false, "do not pass the Authorization header upstream")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "address for Prometheus metrics at /metrics, and /healthz and /readyz")
 	fs.DurationVar(&f.remoteCfg.MinRefresh, "refresh-min", 0, "remote key set: least refresh interval (default 5m)")
 	fs.DurationVar(&f.remoteCfg.MaxRefresh, "refresh-max", 0, "remote key set: greatest refresh interval (default 24h)")
 	fs.DurationVar(&f.remoteCfg.UnknownKIDInterval, "unknown-kid-interval", 0, "remote key set: least time between unknown-kid refreshes (default 30s)")
@@ -151,62 +221,74 @@ func (t timeouts) check() error {
 	return nil
 }
 
-// newProxy builds the verifier, middleware, reverse proxy and metrics.
+// newProxy builds the proxy that f describes: its providers (from the
+// flags, or the --config file's), one middleware per rule, and the
+// handler of its mode. It fetches nothing: serveProxy starts the
+// warmers that fetch the key sets in the background.
 func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
-	if f.listen == "" || f.upstream == "" {
-		return nil, errors.New("proxy needs --listen and --upstream")
+	forwardAuth := f.forwardAuth
+	switch {
+	case f.listen == "":
+		return nil, errors.New("proxy needs --listen")
+	case forwardAuth && f.upstream != "":
+		return nil, errors.New("--forward-auth has no --upstream: it answers each check itself")
+	case !forwardAuth && f.upstream == "":
+		return nil, errors.New("proxy needs --upstream (or --forward-auth)")
 	}
-	up, err := url.Parse(f.upstream)
-	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
-		return nil, fmt.Errorf("--upstream %s is not an http(s) URL", redact.URL(f.upstream))
+	var up *url.URL
+	if !forwardAuth {
+		var err error
+		up, err = url.Parse(f.upstream)
+		if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
+			return nil, fmt.Errorf("--upstream %s is not an http(s) URL", redact.URL(f.upstream))
+		}
 	}
 	if f.claimsHeader == "" || strings.ContainsAny(f.claimsHeader, " :\r\n") {
 		return nil, errors.New("--claims-header must be a header name")
 	}
+	claims, err := parseForwardClaims(f.forwardClaims)
+	if err != nil {
+		return nil, err
+	}
 	if err := f.timeouts.check(); err != nil {
 		return nil, err
 	}
-	var reg metrics.Registry
-	verifications := reg.Counter("jwtverify_verifications_total", "Requests by verification result: valid, a rejection class, policy, missing, invalid_request or insecure.")
-	duration := reg.Histogram("jwtverify_verify_duration_seconds", "Time to verify a token.",
-		[]float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1})
-	refreshes := reg.Counter("jwtverify_jwks_refresh_total", "Requests to the JWKS endpoint by trigger and outcome.")
-	f.remoteCfg.OnRefresh = func(ev keyset.RefreshEvent) { refreshes.Inc("trigger", ev.Trigger, "outcome", ev.Outcome) }
+	// Metrics: the families of package metrics, with the Go and process
+	// collectors, in a registry of the proxy's own. Tracing, when the
+	// OTEL_EXPORTER_OTLP_* variables turned it on (runProxy): a span per
+	// verification and per key-set fetch, linked.
+	m := metrics.New(f.backend)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tr := tracing.New(f.tracerProvider)
+	f.remoteCfg.OnRefresh = m.OnRefresh
+	tr.Remote(&f.remoteCfg)
 	f.remoteCfg.Logger = logger
 
-	v, err := f.verifier()
+	providers, err := f.providers(logger)
 	if err != nil {
 		return nil, err
 	}
-	if len(f.issuers) == 0 && f.oidcIssuer == "" && len(f.spiffeBundles) == 0 {
-		logger.Warn("no --issuer: tokens of any issuer that the keys verify are accepted")
+	closeProviders := func() {
+		for _, p := range providers {
+			p.close()
+		}
 	}
-	if len(f.audiences) == 0 {
-		logger.Warn("no --audience: tokens for any audience are accepted")
+	var warmers []*warmer
+	for _, p := range providers {
+		warmers = append(warmers, p.warmers...)
+		p.verifier = tr.Verifier(p.verifier)
 	}
+	f.binding.wrapStore = m.ReplayStore
 	if f.binding.dpopMode != "off" && f.binding.dpopPublicURL == "" {
 		logger.Warn("no --dpop-public-url: DPoP proofs' htu is judged against the Host the client sends (or a --trusted-proxy's X-Forwarded-Host), so a proof made for another server that accepts the same token can be replayed here once; set --dpop-public-url")
 	}
-	closeFn := f.closeRemotes
-	if remotes := f.remotes; len(remotes) > 0 {
-		reg.GaugeFunc("jwtverify_jwks_age_seconds", "Age of the oldest key set in use (since its last 200 or 304).", func() (float64, bool) {
-			var oldest time.Duration
-			for _, r := range remotes {
-				age, ok := r.Age()
-				if !ok {
-					return 0, false
-				}
-				oldest = max(oldest, age)
-			}
-			return oldest.Seconds(), true
-		})
-	}
 	bind, err := f.binding.options(f.backend)
 	if err != nil {
-		closeFn()
+		closeProviders()
 		return nil, err
 	}
-	closeFn = func() { f.closeRemotes(); bind.close() }
+	closeFn := func() { closeProviders(); bind.close() }
 	opts := middleware.Options{
 		Realm:            "jwtverify",
 		Logger:           logger,
@@ -215,126 +297,196 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		PublicURL:        bind.publicURL,
 		TrustedProxies:   bind.trusted,
 		ClientCertHeader: bind.certHeader,
-		Observe: func(_ context.Context, o middleware.Outcome) {
-			result := o.Class
-			if result == "" {
-				result = "valid"
-			}
-			verifications.Inc("result", result, "backend", f.backend)
-			if o.Duration > 0 {
-				duration.Observe(o.Duration.Seconds(), "backend", f.backend)
-			}
-		},
+		Observe:          m.Observe,
 	}
-	if opts.Policy, err = f.policy(); err != nil {
-		closeFn()
-		return nil, err
-	}
-	mw, err := middleware.New(v, opts)
+	rules, err := f.rules(providers, opts)
 	if err != nil {
 		closeFn()
 		return nil, err
 	}
 	errorLog := slog.NewLogLogger(logger.Handler(), slog.LevelError)
-	redactedUpstream := redact.URL(f.upstream)
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(up)
-			pr.SetXForwarded()
-			pr.Out.Header.Del(f.claimsHeader) // never trust the client's copy
-			if tok, ok := middleware.FromContext(pr.In.Context()); ok {
-				pr.Out.Header.Set(f.claimsHeader, base64.RawURLEncoding.EncodeToString(compactJSON(tok.Claims.Raw)))
+	p := &proxy{metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: errorLog}), tls: bind.tls, timeouts: f.timeouts, errorLog: errorLog, close: closeFn, warmers: warmers, logger: logger}
+	// The age gauge reads the key sets once they all exist (a discovered
+	// issuer's appears with its document).
+	watchKeySets := func() {
+		var remotes []*keyset.Remote
+		for _, w := range warmers {
+			r := w.remote()
+			if r == nil {
+				return
 			}
-			if f.stripAuthorization {
-				pr.Out.Header.Del("Authorization")
-			}
-		},
-		Transport: f.transport,
-		ErrorLog:  errorLog,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			logger.Error("upstream request failed", "upstream", redactedUpstream, "method", r.Method, "path", r.URL.Path, "err", err)
-			w.WriteHeader(http.StatusBadGateway)
-		},
+			remotes = append(remotes, r)
+		}
+		m.KeySets(remotes...)
 	}
-	// A verified request runs under a deadline. A WebSocket tunnel's is
-	// the instant its token stops verifying (Token.ValidUntil: exp plus
-	// the leeway, or any earlier bound the verifier enforces);
-	// ReverseProxy closes the tunnel when the request's context ends. (The
-	// verifier requires exp; were there no bound, the zero time would
-	// close the tunnel at once.) Any other request's deadline
-	// is the write timeout, so that an upstream that does not answer is
-	// abandoned once the client can no longer be answered.
-	forward := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var deadline time.Time
-		if _, ws := upgradeOf(r); ws {
-			tok, _ := middleware.FromContext(r.Context())
-			deadline = tok.ValidUntil()
-		} else if f.timeouts.write > 0 {
-			deadline = time.Now().Add(f.timeouts.write)
+	watchKeySets()
+	p.onFetch = watchKeySets
+	p.ready = func() bool {
+		for _, pr := range providers {
+			if !pr.ready() {
+				return false
+			}
 		}
-		if !deadline.IsZero() {
-			ctx, cancel := context.WithDeadline(r.Context(), deadline)
-			defer cancel()
-			r = r.WithContext(ctx)
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	// The client's claims header is removed before anything else sees it,
-	// in every spelling an upstream might read as the same name (CGI-style
-	// servers map "_" and "-" alike). A protocol upgrade is refused before
-	// the token is looked at, unless it is a WebSocket one and
-	// --allow-websocket is set: nothing inside a tunnel is verified.
-	// A client certificate header (--client-cert-header, and Envoy's
-	// X-Forwarded-Client-Cert) is kept only when a --trusted-proxy set it:
-	// from any other peer it is the client's own claim, and an upstream
-	// that trusts this proxy must not see it.
-	certHeaders := []string{"X-Forwarded-Client-Cert"}
+		return true
+	}
+	headers := strippedHeaders{claims: f.claimsHeader, forwarded: claims, certHeaders: []string{"X-Forwarded-Client-Cert"}, trusted: bind.trusted}
 	if bind.certHeader != "" {
-		certHeaders = append(certHeaders, bind.certHeader)
+		headers.certHeaders = append(headers.certHeaders, bind.certHeader)
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		trusted := peer.In(r.RemoteAddr, bind.trusted)
-		for name := range r.Header {
-			n := strings.ReplaceAll(name, "_", "-")
-			if strings.EqualFold(n, f.claimsHeader) {
-				r.Header.Del(name)
-			}
-			for _, c := range certHeaders {
-				if !trusted && strings.EqualFold(n, c) {
-					r.Header.Del(name)
-				}
-			}
-		}
-		if asked, ws := upgradeOf(r); asked && !(ws && f.allowWebSocket) {
-			logger.Warn("request refused", "route", r.URL.Path, "method", r.Method, "status", http.StatusBadRequest, "reason", "protocol upgrade")
-			w.Header().Set("Connection", "close")
-			http.Error(w, "protocol upgrade refused", http.StatusBadRequest)
-			return
-		}
-		forward.ServeHTTP(w, r)
-	})
-	return &proxy{handler: h, metrics: reg.Handler(), tls: bind.tls, timeouts: f.timeouts, errorLog: errorLog, close: closeFn}, nil
+	if forwardAuth {
+		p.handler = forwardAuthHandler(rules, headers, f.claimsHeader, claims, logger)
+	} else {
+		p.handler = f.reverseProxy(up, rules, headers, claims, logger, errorLog)
+	}
+	if f.tracerProvider != nil {
+		// A caller's W3C trace context makes the verification span its
+		// child (nothing else of the request is traced).
+		h, prop := p.handler, propagation.TraceContext{}
+		p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
+		})
+	}
+	return p, nil
 }
 
-// policy returns the access policy of --require-scope and
-// --require-spiffe-id (all scopes, and any of the IDs), or nil for none.
-func (f *proxyFlags) policy() (access.Policy, error) {
-	var all []access.Policy
-	if len(f.requireScopes) > 0 {
-		all = append(all, access.Scopes(f.requireScopes...))
-	}
-	if len(f.requireSPIFFEIDs) > 0 {
-		for _, p := range f.requireSPIFFEIDs {
-			if _, err := spiffeid.ParsePattern(p); err != nil {
-				return nil, fmt.Errorf("--require-spiffe-id %q: %v", p, err)
+// providers builds the proxy's providers: the file's, or the one the
+// flags describe (named "default").
+func (f *proxyFlags) providers(logger *slog.Logger) (_ []*provider, err error) {
+	var out []*provider
+	defer func() {
+		if err != nil {
+			for _, p := range out {
+				p.close()
 			}
 		}
-		all = append(all, access.SPIFFEID(f.requireSPIFFEIDs...))
+	}()
+	if f.file == nil || len(f.file.Providers) == 0 {
+		if len(f.issuers) == 0 && f.oidcIssuer == "" && len(f.spiffeBundles) == 0 {
+			logger.Warn("no --issuer: tokens of any issuer that the keys verify are accepted")
+		}
+		if len(f.audiences) == 0 {
+			logger.Warn("no --audience: tokens for any audience are accepted")
+		}
+		p, err := buildProvider("default", &f.verifyFlags)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, p), nil
+	}
+	if f.providerFlagsSet {
+		return nil, errProviderFlags
+	}
+	for _, name := range slices.Sorted(maps.Keys(f.file.Providers)) {
+		pc := f.file.Providers[name]
+		vf := verifyFlags{
+			remoteCfg: f.remoteCfg, backend: f.backend, caFile: f.caFile, bearerFile: f.bearerFile,
+			audiences: pc.Audiences, algs: pc.Algorithms, types: pc.Types, leeway: pc.Leeway,
+		}
+		if pc.SPIFFE != nil {
+			vf.spiffeBundles = list{pc.SPIFFE.TrustDomain + "=" + pc.SPIFFE.Bundle}
+		} else {
+			vf.issuers = list{pc.Issuer}
+			vf.jwks, vf.key, vf.secretFile = pc.JWKS, pc.Keys, pc.SecretFile
+			if pc.Discovery {
+				vf.oidcIssuer = pc.Issuer
+			}
+		}
+		p, err := buildProvider(name, &vf)
+		if err != nil {
+			return nil, fmt.Errorf("--config: line %d: provider %s: %w", f.file.providerLines[name], name, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// proxyRule is one rule, built: what it matches, and the middleware that
+// verifies and judges the requests it matches (nil: anonymous).
+type proxyRule struct {
+	prefix  string
+	methods []string
+	mw      *middleware.Middleware
+}
+
+// matches reports whether the rule applies to a request with method and
+// path (a canonical path: see canonicalPath).
+func (r *proxyRule) matches(method, path string) bool {
+	return prefixMatches(r.prefix, path) && (len(r.methods) == 0 || slices.Contains(r.methods, method))
+}
+
+// rules builds the rules: the file's, or with the flags one rule for
+// every request, with the policy of --require-scope and
+// --require-spiffe-id.
+func (f *proxyFlags) rules(providers []*provider, opts middleware.Options) ([]proxyRule, error) {
+	byName := map[string]*provider{}
+	for _, p := range providers {
+		byName[p.name] = p
+	}
+	if f.file == nil || len(f.file.Rules) == 0 {
+		pol, err := f.policy()
+		if err != nil {
+			return nil, err
+		}
+		opts.Policy = pol
+		mw, err := middleware.New(providers[0].verifier, opts)
+		if err != nil {
+			return nil, err
+		}
+		return []proxyRule{{prefix: "/", mw: mw}}, nil
+	}
+	if len(f.requireScopes) > 0 || len(f.requireSPIFFEIDs) > 0 {
+		return nil, errors.New("--config with rules: --require-scope and --require-spiffe-id go in the file's rules instead")
+	}
+	var out []proxyRule
+	for i, rc := range f.file.Rules {
+		r := proxyRule{prefix: rc.Match.Prefix, methods: rc.Match.Methods}
+		if !rc.AllowAnonymous {
+			var v middleware.Verifier
+			if len(rc.Providers) == 1 {
+				v = byName[rc.Providers[0]].verifier
+			} else {
+				rt := &route{byIssuer: map[string]middleware.Verifier{}, byTD: map[string]middleware.Verifier{}}
+				for _, name := range rc.Providers {
+					p := byName[name]
+					if p.trustDomain != "" {
+						rt.byTD[p.trustDomain] = p.verifier
+					} else {
+						rt.byIssuer[p.issuer] = p.verifier
+					}
+				}
+				v = rt
+			}
+			o := opts
+			o.Policy = rulePolicy(&rc)
+			mw, err := middleware.New(v, o)
+			if err != nil {
+				return nil, fmt.Errorf("--config: line %d: rule %d: %w", f.file.ruleLines[i], i+1, err)
+			}
+			r.mw = mw
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// rulePolicy is the access policy of a rule's require_ members (all of
+// them; any of the SPIFFE IDs), or nil for none.
+func rulePolicy(rc *ruleConfig) access.Policy {
+	var all []access.Policy
+	if len(rc.RequireScopes) > 0 {
+		all = append(all, access.Scopes(rc.RequireScopes...))
+	}
+	for _, path := range slices.Sorted(maps.Keys(rc.RequireClaims)) {
+		values, _ := claimValues(rc.RequireClaims[path]) // validated
+		all = append(all, access.Claim(path, values...))
+	}
+	if len(rc.RequireSPIFFEIDs) > 0 {
+		all = append(all, access.SPIFFEID(rc.RequireSPIFFEIDs...))
 	}
 	if len(all) == 0 {
-		return nil, nil
+		return nil
 	}
-	return access.AllOf(all...), nil
+	return access.AllOf(all...)
 }
 
 // upgradeOf reports whether r asks to switch protocols at all (an Upgrade
@@ -395,9 +547,12 @@ func (p *proxy) server(h http.Handler) *http.Server {
 	}
 }
 
-// serveProxy serves p on ln (and metrics on mln, if not nil) until ctx is
-// done, then shuts down, letting requests in flight finish (for the
-// shutdown timeout at most; a WebSocket tunnel is not waited for).
+// serveProxy serves p on ln (and metrics, /healthz and /readyz on mln,
+// if not nil) until ctx is done, fetching the key sets in the background
+// (p.warmers) from the start. When ctx ends (SIGTERM), /readyz turns 503
+// at once, requests in flight finish (for the shutdown timeout at most; a
+// WebSocket tunnel is not waited for), the metrics listener closes last,
+// and one line is logged.
 func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 	srv := p.server(p.handler)
 	if p.tls != nil {
@@ -407,12 +562,43 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 		ln = tls.NewListener(ln, p.tls)
 	}
+	warmCtx, stopWarming := context.WithCancel(context.Background())
+	var warming sync.WaitGroup
+	for _, w := range p.warmers {
+		warming.Go(func() {
+			w.run(warmCtx, p.logger, func() {
+				if p.onFetch != nil {
+					p.onFetch()
+				}
+				p.fetches.fetched()
+			})
+		})
+	}
+	defer func() { stopWarming(); warming.Wait() }()
+	var draining atomic.Bool
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	var msrv *http.Server
 	if mln != nil {
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", p.metrics)
+		mux.Handle("GET /metrics", p.metrics)
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			io.WriteString(w, "ok\n")
+		})
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			switch {
+			case draining.Load():
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "shutting down\n")
+			case p.ready != nil && !p.ready():
+				w.WriteHeader(http.StatusServiceUnavailable)
+				io.WriteString(w, "waiting for keys\n")
+			default:
+				io.WriteString(w, "ready\n")
+			}
+		})
 		msrv = p.server(mux)
 		go func() { errc <- msrv.Serve(mln) }()
 	}
@@ -421,6 +607,8 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	draining.Store(true)
+	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -431,6 +619,9 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: requests still in flight after %v: %w", p.timeouts.shutdown, err)
+	}
+	if p.logger != nil {
+		p.logger.Info("proxy stopped: requests in flight finished", "drain", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

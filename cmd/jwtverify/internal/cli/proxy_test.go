@@ -56,6 +56,13 @@ func startProxyLogger(t *testing.T, f *proxyFlags, logger *slog.Logger) (addr, m
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serveProxy(ctx, p, ln, mln) }()
+	// The key sets are fetched in the background from the start; the
+	// tests begin once they are there (TestBootWithoutIdP tests the wait).
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	if err := p.waitReady(rctx); err != nil {
+		t.Fatalf("the proxy's key sets did not arrive: %v", err)
+	}
 	stop = func() error {
 		cancel()
 		err := <-done
@@ -155,13 +162,15 @@ func TestProxy(t *testing.T) {
 		body, _ := io.ReadAll(mresp.Body)
 		mresp.Body.Close()
 		for _, want := range []string{
-			`jwtverify_verifications_total{result="valid",backend="jwx"} 1`,
-			`jwtverify_verifications_total{result="missing",backend="jwx"} 1`,
-			`jwtverify_verifications_total{result="signature",backend="jwx"} 1`,
-			`jwtverify_verifications_total{result="policy",backend="jwx"} 1`,
+			`jwtverify_verifications_total{backend="jwx",result="valid"} 1`,
+			`jwtverify_verifications_total{backend="jwx",result="missing"} 1`,
+			`jwtverify_verifications_total{backend="jwx",result="signature"} 1`,
+			`jwtverify_verifications_total{backend="jwx",result="policy"} 1`,
 			`jwtverify_verify_duration_seconds_count{backend="jwx"} 3`,
-			`jwtverify_jwks_refresh_total{trigger="manual",outcome="updated"} 1`,
+			`jwtverify_jwks_refresh_total{outcome="updated",trigger="manual"} 1`,
 			`jwtverify_jwks_age_seconds `,
+			"\ngo_goroutines ", // the Go and process collectors
+			"\nprocess_cpu_seconds_total ",
 		} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("metrics lack %q:\n%s", want, body)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,32 +43,37 @@ type verifyFlags struct {
 	oidcIssuer            string
 	remoteCfg             keyset.RemoteConfig // for --jwks URL, --oidc-issuer and bundle endpoints
 	remotes               []*keyset.Remote    // the remote key sets in use, set by verifier
-	spiffeBundles         list                // TD=SOURCE
-	issuers, audiences    list
-	algs                  list
-	types                 list
-	caFile, bearerFile    string // for --jwks URL and --oidc-issuer
-	leeway                time.Duration
-	now                   string
-	backend               string
+	// lazy: key sets are not fetched when built (the proxy fetches them in
+	// the background, see warmer); discovered holds the --oidc-issuer
+	// sources built so.
+	lazy               bool
+	discovered         []*discovered
+	spiffeBundles      list // TD=SOURCE
+	issuers, audiences list
+	algs               list
+	types              list
+	caFile, bearerFile string // for --jwks URL and --oidc-issuer
+	leeway             time.Duration
+	now                string
+	backend            string
 }
 
 // register adds the key and policy flags that verify and proxy share.
 func (f *verifyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.jwks, "jwks", "", "JWKS: an http(s) URL or a local file")
-	fs.StringVar(&f.key, "key", "", "a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
-	fs.StringVar(&f.secretFile, "secret-file", "", "HMAC secret: the file's raw bytes")
-	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "OpenID issuer URL: keys from its discovery document; it becomes the required iss unless --issuer is given")
-	fs.Var(&f.spiffeBundles, "spiffe-bundle", "TD=SOURCE: verify JWT-SVIDs of trust domain TD (e.g. example.org) with the SPIFFE bundle SOURCE, a file or a bundle endpoint's https URL (repeatable: one per trust domain); used instead of the other key flags, with --audience and without --issuer")
-	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA bundle TLS trusts, instead of the system roots, for --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches")
-	fs.StringVar(&f.bearerFile, "fetch-bearer-file", "", "file whose content (trimmed) --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches send as \"Authorization: Bearer\", read on each fetch")
-	fs.Var(&f.issuers, "issuer", "required iss (repeatable: any of them); none: iss not checked")
-	fs.Var(&f.audiences, "audience", "required aud (repeatable: any of them); none: aud not checked")
-	fs.Var(&f.algs, "alg", "allowed algorithm (repeatable); default: derived from the keys")
-	fs.Var(&f.types, "type", "required typ header, e.g. at+jwt (repeatable: any of them; case-insensitive, \"application/\" optional); none: typ not checked")
+	fs.StringVar(&f.jwks, "jwks", "", "`SOURCE`: JWKS: an http(s) URL or a local file")
+	fs.StringVar(&f.key, "key", "", "`FILE`: a PEM public key (SPKI or PKCS#1) or certificate, a single JWK, or a JWKS file")
+	fs.StringVar(&f.secretFile, "secret-file", "", "`FILE`: HMAC secret: the file's raw bytes")
+	fs.StringVar(&f.oidcIssuer, "oidc-issuer", "", "`URL`: OpenID issuer: keys from its discovery document; it becomes the required iss unless --issuer is given")
+	fs.Var(&f.spiffeBundles, "spiffe-bundle", "`TD=SOURCE`: verify JWT-SVIDs of trust domain TD (e.g. example.org) with the SPIFFE bundle SOURCE, a file or a bundle endpoint's https URL (repeatable: one per trust domain); used instead of the other key flags, with --audience and without --issuer")
+	fs.StringVar(&f.caFile, "ca-file", "", "`FILE`: PEM CA bundle TLS trusts, instead of the system roots, for --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches")
+	fs.StringVar(&f.bearerFile, "fetch-bearer-file", "", "`FILE` whose content (trimmed) --jwks URL, --oidc-issuer and --spiffe-bundle URL fetches send as \"Authorization: Bearer\", read on each fetch")
+	fs.Var(&f.issuers, "issuer", "`ISS`: required iss (repeatable: any of them); none: iss not checked")
+	fs.Var(&f.audiences, "audience", "`AUD`: required aud (repeatable: any of them); none: aud not checked")
+	fs.Var(&f.algs, "alg", "`ALG`: allowed algorithm (repeatable); default: derived from the keys")
+	fs.Var(&f.types, "type", "`TYP`: required typ header, e.g. at+jwt (repeatable: any of them; case-insensitive, \"application/\" optional); none: typ not checked")
 	fs.DurationVar(&f.leeway, "leeway", 0, "clock skew for exp/nbf/iat (Go duration, at most 5m)")
-	fs.StringVar(&f.now, "now", "", "validate as of TIME (RFC 3339 or Unix seconds); default: the clock")
-	fs.StringVar(&f.backend, "backend", "golang-jwt", "golang-jwt | jwx | native")
+	fs.StringVar(&f.now, "now", "", "validate as of `TIME` (RFC 3339 or Unix seconds); default: the clock")
+	fs.StringVar(&f.backend, "backend", "golang-jwt", "`NAME`: golang-jwt | jwx | native")
 }
 
 func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -75,28 +81,23 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: jwtverify verify [flags] [TOKEN]\n\nTOKEN from the argument, or stdin when absent or \"-\".\n\nflags:")
-		fs.PrintDefaults()
-	}
-
-	// Flags may come before or after the token.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return ExitValid
-			}
-			return ExitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	verbose := fs.Bool("verbose", false, "on stderr, the header and each check that passed; for a rejected token, its header, unverified")
+	setUsage(fs, "[flags] [TOKEN]", `Verifies TOKEN, from the argument, or stdin when absent or "-" (a leading
+"Bearer " is stripped); flags may come before or after it. Exit 0: valid, the
+claims on stdout as one JSON line; 1: rejected, one line
+"jwtverify: rejected: CLASS: detail" on stderr; 2: usage or configuration
+error. A token accepted without an issuer check (no --issuer, --oidc-issuer
+or --spiffe-bundle) or an audience check (no --audience) comes with a
+warning on stderr for each.`)
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return flagExit(err)
 	}
 	if len(positional) > 1 {
 		return usageErr(stderr, "more than one TOKEN argument")
+	}
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return usageErr(stderr, err.Error())
 	}
 
 	v, err := f.verifier()
@@ -104,24 +105,20 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr(stderr, err.Error())
 	}
 	defer f.closeRemotes()
-
-	var token string
-	if len(positional) == 0 || positional[0] == "-" {
-		data, err := io.ReadAll(io.LimitReader(stdin, maxStdinBytes))
-		if err != nil {
-			return usageErr(stderr, "reading stdin: "+err.Error())
-		}
-		token = string(data)
-	} else {
-		token = positional[0]
+	token, err := readToken(positional, stdin)
+	if err != nil {
+		return usageErr(stderr, err.Error())
 	}
-	token = strings.TrimSpace(token)
-	if len(token) >= 7 && strings.EqualFold(token[:7], "bearer ") {
-		token = strings.TrimSpace(token[7:])
+	at, err := asOf(f.now) // what --verbose tells distances from
+	if err != nil {
+		return usageErr(stderr, err.Error())
 	}
 
 	tok, err := v.Verify(context.Background(), token)
 	if err != nil {
+		if *verbose {
+			printUnverifiedHeader(stderr, token)
+		}
 		fmt.Fprintf(stderr, "jwtverify: rejected: %v\n", err)
 		return ExitRejected
 	}
@@ -132,6 +129,10 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	out.WriteByte('\n')
 	stdout.Write(out.Bytes())
+	if *verbose {
+		f.printChecks(stderr, tok, at)
+	}
+	f.warnUnchecked(stderr)
 	return ExitValid
 }
 
@@ -168,13 +169,14 @@ func (f *verifyFlags) verifier() (_ middleware.Verifier, err error) {
 	if err != nil {
 		return nil, err
 	}
-	issuers := f.issuers
-	if len(issuers) == 0 && f.oidcIssuer != "" {
-		if r := f.remotes[0]; tenantiss.IsTemplate(r.Issuer()) {
+	issuers := f.requiredIssuers()
+	if len(f.issuers) == 0 && f.oidcIssuer != "" {
+		// Lazily (the proxy), discovered.discover refuses a template
+		// issuer when the document arrives.
+		if r := f.firstRemote(); r != nil && tenantiss.IsTemplate(r.Issuer()) {
 			return nil, fmt.Errorf("--oidc-issuer %s names the multi-tenant issuer template %q: give --issuer with the issuer of each tenant to accept",
 				redact.URL(f.oidcIssuer), r.Issuer())
 		}
-		issuers = []string{f.oidcIssuer}
 	}
 	return jwtverify.New(b, jwtverify.Config{
 		Keys:              keys,
@@ -261,11 +263,13 @@ func (f *verifyFlags) fetchRemote(rawURL string, newRemote func(string, keyset.R
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
-	defer cancel()
-	if err := r.Refresh(ctx); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("fetching %s: %v", r.URL(), err) // URL and err are redacted
+	if !f.lazy {
+		ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+		defer cancel()
+		if err := r.Refresh(ctx); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("fetching %s: %v", r.URL(), err) // URL and err are redacted
+		}
 	}
 	f.remotes = append(f.remotes, r)
 	return r, nil
@@ -284,12 +288,24 @@ func (f *verifyFlags) remoteTLS() error {
 	return nil
 }
 
+// firstRemote is the first remote key set built, nil when there is none
+// (or, lazily, none yet).
+func (f *verifyFlags) firstRemote() *keyset.Remote {
+	if len(f.remotes) == 0 {
+		return nil
+	}
+	return f.remotes[0]
+}
+
 // closeRemotes closes the remote key sets in use.
 func (f *verifyFlags) closeRemotes() {
 	for _, r := range f.remotes {
 		r.Close()
 	}
-	f.remotes = nil
+	for _, d := range f.discovered {
+		d.close()
+	}
+	f.remotes, f.discovered = nil, nil
 }
 
 // keySource returns the keys the flags name: a remote key set (--jwks URL
@@ -307,6 +323,14 @@ func (f *verifyFlags) keySource() (jwtverify.KeySource, error) {
 		}
 		if f.oidcIssuer == "" {
 			return f.fetchRemote(f.jwks, keyset.NewRemote)
+		}
+		if f.lazy {
+			if err := f.remoteTLS(); err != nil {
+				return nil, err
+			}
+			d := &discovered{issuer: f.oidcIssuer, explicitIss: len(f.issuers) > 0, cfg: f.remoteCfg}
+			f.discovered = append(f.discovered, d)
+			return d, nil
 		}
 		r, err := f.fetchRemote(f.oidcIssuer, func(issuer string, cfg keyset.RemoteConfig) (*keyset.Remote, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
@@ -441,4 +465,106 @@ func readFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxKeyBytes)
 	}
 	return data, nil
+}
+
+// requiredIssuers returns the iss values the verifier requires: those of
+// --issuer, or else the --oidc-issuer URL. None means iss is not checked
+// (with --spiffe-bundle, the SPIFFE ID's trust domain is checked instead).
+func (f *verifyFlags) requiredIssuers() []string {
+	if len(f.issuers) == 0 && f.oidcIssuer != "" {
+		return []string{f.oidcIssuer}
+	}
+	return f.issuers
+}
+
+// warnUnchecked writes to w a warning, one line each, for the issuer and
+// the audience checks that the flags leave off, in the words the proxy
+// logs them with. verify gives them with an accepted token, whose
+// acceptance they qualify; a rejection stays its one line.
+func (f *verifyFlags) warnUnchecked(w io.Writer) {
+	if len(f.requiredIssuers()) == 0 && len(f.spiffeBundles) == 0 {
+		fmt.Fprintln(w, "jwtverify: warning: no --issuer, --oidc-issuer or --spiffe-bundle: tokens of any issuer that the keys verify are accepted")
+	}
+	if len(f.audiences) == 0 {
+		fmt.Fprintln(w, "jwtverify: warning: no --audience: tokens for any audience are accepted")
+	}
+}
+
+// printChecks writes verify --verbose's report of the accepted token tok
+// to w: its header, then an "ok:" line for each check that applied, in
+// the order Verify makes them: typ, signature, iss (or, for a JWT-SVID,
+// the SPIFFE ID's trust domain), aud, then exp, nbf and iat, each date as
+// seen from now. A check the flags leave off, or a date the token does
+// not have, gets no line. It shows header members and claims, never the
+// token or its signature, through escapeUnprintable.
+func (f *verifyFlags) printChecks(w io.Writer, tok *jwtverify.Token, now time.Time) {
+	h, c := tok.Header, tok.Claims
+	fmt.Fprintf(w, "header: %s\n", headerText(h.Algorithm, h.KeyID, h.Type))
+	if len(f.types) > 0 || (len(f.spiffeBundles) > 0 && h.Type != "") {
+		fmt.Fprintf(w, "ok: typ %s\n", escapeUnprintable(h.Type))
+	}
+	if h.KeyID != "" {
+		fmt.Fprintf(w, "ok: signature (%s, kid %s)\n", h.Algorithm, escapeUnprintable(h.KeyID))
+	} else {
+		fmt.Fprintf(w, "ok: signature (%s)\n", h.Algorithm)
+	}
+	if id, err := spiffeid.Parse(c.Subject); len(f.spiffeBundles) > 0 && err == nil {
+		fmt.Fprintf(w, "ok: sub %s (trust domain %s)\n", escapeUnprintable(c.Subject), escapeUnprintable(id.TrustDomain))
+	} else if len(f.requiredIssuers()) > 0 {
+		fmt.Fprintf(w, "ok: iss %s\n", escapeUnprintable(c.Issuer))
+	}
+	if i := slices.IndexFunc(c.Audience, func(a string) bool { return slices.Contains(f.audiences, a) }); i >= 0 {
+		fmt.Fprintf(w, "ok: aud %s\n", escapeUnprintable(c.Audience[i]))
+	}
+	leeway := ""
+	if f.leeway > 0 {
+		leeway = "; leeway " + f.leeway.String()
+	}
+	for _, d := range [...]struct {
+		name string
+		t    time.Time
+	}{{"exp", c.ExpiresAt}, {"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
+		if !d.t.IsZero() {
+			fmt.Fprintf(w, "ok: %s %s (%s%s)\n", d.name, dateText(d.t), relative(d.t, now), leeway)
+		}
+	}
+}
+
+// printUnverifiedHeader writes to w, for verify --verbose, the alg, kid
+// and typ of a token that was rejected, marked unverified: read with
+// decodeUnverified, trusting nothing. It writes nothing when the token
+// cannot be decoded, which its rejection tells.
+func printUnverifiedHeader(w io.Writer, token string) {
+	p, err := decodeUnverified(token)
+	if err != nil {
+		return
+	}
+	var alg, kid, typ string
+	_ = jsonx.Object(p.Header, func(name, value []byte) error { // valid: decodeUnverified checked it
+		switch string(name) {
+		case "alg":
+			alg, _ = jsonx.String(value)
+		case "kid":
+			kid, _ = jsonx.String(value)
+		case "typ":
+			typ, _ = jsonx.String(value)
+		}
+		return nil
+	})
+	fmt.Fprintf(w, "header (unverified): %s\n", headerText(alg, kid, typ))
+}
+
+// headerText is the header line of verify --verbose: "alg RS256, kid k1,
+// typ JWT", each member left out when empty, through escapeUnprintable.
+func headerText(alg, kid, typ string) string {
+	var parts []string
+	for _, m := range [...]struct{ name, value string }{{"alg", alg}, {"kid", kid}, {"typ", typ}} {
+		if m.value != "" {
+			parts = append(parts, m.name+" "+escapeUnprintable(m.value))
+		}
+	}
+	if len(parts) == 0 {
+		return "no alg, kid or typ"
+	}
+	return strings.Join(parts, ", ")
 }

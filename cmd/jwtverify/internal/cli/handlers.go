@@ -1,0 +1,362 @@
+package cli
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jwtverify/jwtverify"
+	"github.com/jwtverify/jwtverify/access"
+	"github.com/jwtverify/jwtverify/internal/peer"
+	"github.com/jwtverify/jwtverify/internal/redact"
+	"github.com/jwtverify/jwtverify/internal/spiffeid"
+	"github.com/jwtverify/jwtverify/middleware"
+)
+
+// policy returns the access policy of --require-scope and
+// --require-spiffe-id (all scopes, and any of the IDs), or nil for none.
+func (f *proxyFlags) policy() (access.Policy, error) {
+	var all []access.Policy
+	if len(f.requireScopes) > 0 {
+		all = append(all, access.Scopes(f.requireScopes...))
+	}
+	if len(f.requireSPIFFEIDs) > 0 {
+		for _, p := range f.requireSPIFFEIDs {
+			if _, err := spiffeid.ParsePattern(p); err != nil {
+				return nil, fmt.Errorf("--require-spiffe-id %q: %v", p, err)
+			}
+		}
+		all = append(all, access.SPIFFEID(f.requireSPIFFEIDs...))
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return access.AllOf(all...), nil
+}
+
+// forwardClaim is one --forward-claim: the claim's path and its header.
+type forwardClaim struct {
+	path   []string
+	header string
+}
+
+// parseForwardClaims parses the --forward-claim values.
+func parseForwardClaims(args []string) ([]forwardClaim, error) {
+	var out []forwardClaim
+	for _, a := range args {
+		claim, header, ok := strings.Cut(a, "=")
+		if !ok || claim == "" || header == "" || strings.Contains(claim, "..") || strings.HasPrefix(claim, ".") || strings.HasSuffix(claim, ".") {
+			return nil, fmt.Errorf("--forward-claim %q is not CLAIM=HEADER", a)
+		}
+		if !validHeaderName(header) {
+			return nil, fmt.Errorf("--forward-claim %q: %q is not a header name", a, header)
+		}
+		for _, c := range out {
+			if strings.EqualFold(c.header, header) {
+				return nil, fmt.Errorf("--forward-claim: header %s is given twice", header)
+			}
+		}
+		out = append(out, forwardClaim{path: strings.Split(claim, "."), header: http.CanonicalHeaderKey(header)})
+	}
+	return out, nil
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue is a claim's value as one header value: a string as it is,
+// a number or boolean as JSON writes it, an array's elements joined by
+// commas; anything else (an object, null) gives none. Every character that
+// is not visible ASCII or a space (CR, LF, controls, non-ASCII) is
+// dropped, so a claim cannot split or forge a header.
+func headerValue(v any) (string, bool) {
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = v
+	case json.Number:
+		s = string(v)
+	case bool:
+		s = strconv.FormatBool(v)
+	case []any:
+		var parts []string
+		for _, e := range v {
+			if p, ok := headerValue(e); ok {
+				parts = append(parts, p)
+			}
+		}
+		s = strings.Join(parts, ",")
+	default:
+		return "", false
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s)), true
+}
+
+// setClaimHeaders sets on h the claims header (the verified payload,
+// compact, base64url) and each --forward-claim header the token has.
+func setClaimHeaders(h http.Header, claimsHeader string, claims []forwardClaim, tok *jwtverify.Token) {
+	h.Set(claimsHeader, base64.RawURLEncoding.EncodeToString(compactJSON(tok.Claims.Raw)))
+	if len(claims) == 0 {
+		return
+	}
+	s := access.Subject{Token: tok}
+	for _, c := range claims {
+		if v, ok := s.Lookup(c.path...); ok {
+			if hv, ok := headerValue(v); ok && hv != "" {
+				h.Set(c.header, hv)
+			}
+		}
+	}
+}
+
+// strippedHeaders are the request headers no client may send through the
+// proxy: the claims header and the --forward-claim headers always, in
+// every spelling an upstream might read as the same name (CGI-style
+// servers map "_" and "-" alike), and the client-certificate headers
+// unless a trusted proxy set them.
+type strippedHeaders struct {
+	claims      string
+	forwarded   []forwardClaim
+	certHeaders []string
+	trusted     []netip.Prefix
+}
+
+// strip removes them from r.
+func (s *strippedHeaders) strip(r *http.Request) {
+	trusted := peer.In(r.RemoteAddr, s.trusted)
+	for name := range r.Header {
+		n := strings.ReplaceAll(name, "_", "-")
+		drop := strings.EqualFold(n, s.claims)
+		for _, c := range s.forwarded {
+			drop = drop || strings.EqualFold(n, c.header)
+		}
+		for _, c := range s.certHeaders {
+			drop = drop || (!trusted && strings.EqualFold(n, c))
+		}
+		if drop {
+			r.Header.Del(name)
+		}
+	}
+}
+
+// canonicalPath reports whether p is a path the rules can judge: it
+// starts with "/", has no empty, "." or ".." segment, and raw (the path
+// as sent, when it differs) encodes no "/", "\" or "." that decoding
+// would reveal. A server behind the proxy that normalised such a path
+// could otherwise see another path than the rule judged.
+func canonicalPath(p, raw string) bool {
+	if p == "" || p[0] != '/' || cleanPath(p) != p {
+		return false
+	}
+	lower := strings.ToLower(raw)
+	return !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c") && !strings.Contains(lower, "%2e") && !strings.Contains(p, "\\")
+}
+
+// refuse answers a request no rule lets through, and logs it.
+func refuse(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, reason string) {
+	logger.Warn("request refused", "route", r.URL.Path, "method", r.Method, "status", status, "reason", reason)
+	http.Error(w, http.StatusText(status), status)
+}
+
+// reverseProxy is the handler of proxy mode: headers stripped, upgrades
+// refused (but WebSocket with --allow-websocket), the path checked, then
+// the first matching rule: anonymous requests go upstream as they are,
+// the others through the rule's middleware, which passes verified ones
+// upstream with the claims headers. No rule: 403.
+func (f *proxyFlags) reverseProxy(up *url.URL, rules []proxyRule, headers strippedHeaders, claims []forwardClaim, logger *slog.Logger, errorLog *log.Logger) http.Handler {
+	redactedUpstream := redact.URL(f.upstream)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.SetXForwarded()
+			if tok, ok := middleware.FromContext(pr.In.Context()); ok {
+				setClaimHeaders(pr.Out.Header, f.claimsHeader, claims, tok)
+			}
+			if f.stripAuthorization {
+				pr.Out.Header.Del("Authorization")
+			}
+		},
+		Transport: f.transport,
+		ErrorLog:  errorLog,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.Error("upstream request failed", "upstream", redactedUpstream, "method", r.Method, "path", r.URL.Path, "err", err)
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	// A verified request runs under a deadline. A WebSocket tunnel's is
+	// the instant its token stops verifying (Token.ValidUntil: exp plus
+	// the leeway, or any earlier bound the verifier enforces);
+	// ReverseProxy closes the tunnel when the request's context ends. (The
+	// verifier requires exp; were there no bound, the zero time would
+	// close the tunnel at once.) Any other request's deadline is the write
+	// timeout, so that an upstream that does not answer is abandoned once
+	// the client can no longer be answered.
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var deadline time.Time
+		if _, ws := upgradeOf(r); ws {
+			tok, ok := middleware.FromContext(r.Context())
+			if !ok {
+				refuse(w, r, logger, http.StatusBadRequest, "protocol upgrade on an anonymous route")
+				return
+			}
+			deadline = tok.ValidUntil()
+		} else if f.timeouts.write > 0 {
+			deadline = time.Now().Add(f.timeouts.write)
+		}
+		if !deadline.IsZero() {
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		rp.ServeHTTP(w, r)
+	})
+	verified := make([]http.Handler, len(rules))
+	for i, rule := range rules {
+		verified[i] = upstream
+		if rule.mw != nil {
+			verified[i] = rule.mw.Handler(upstream)
+		}
+	}
+	// A protocol upgrade is refused before the token is looked at, unless
+	// it is a WebSocket one and --allow-websocket is set: nothing inside a
+	// tunnel is verified.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers.strip(r)
+		if asked, ws := upgradeOf(r); asked && !(ws && f.allowWebSocket) {
+			w.Header().Set("Connection", "close")
+			refuse(w, r, logger, http.StatusBadRequest, "protocol upgrade")
+			return
+		}
+		if !canonicalPath(r.URL.Path, r.URL.RawPath) {
+			refuse(w, r, logger, http.StatusBadRequest, "path is not canonical")
+			return
+		}
+		for i := range rules {
+			if rules[i].matches(r.Method, r.URL.Path) {
+				verified[i].ServeHTTP(w, r)
+				return
+			}
+		}
+		refuse(w, r, logger, http.StatusForbidden, "no rule matches")
+	})
+}
+
+// errOriginal is why a forward-auth check cannot be judged: the original
+// request it names is not usable.
+var errOriginal = errors.New("original request not usable")
+
+// original returns the method and URL of the request a forward-auth check
+// is about. From a trusted proxy (--trusted-proxy) they come from
+// X-Forwarded-Method and X-Forwarded-Uri (Traefik) or X-Original-Method
+// and X-Original-URI (nginx auth_request); otherwise, and for Envoy's
+// ext_authz, which sends the original method and path as its own, they
+// are the check's own. The headers of an untrusted peer are ignored, so a
+// client cannot choose the path its request is judged as.
+func original(r *http.Request, trusted []netip.Prefix) (string, *url.URL, error) {
+	method, uri := r.Method, r.URL.RequestURI()
+	if peer.In(r.RemoteAddr, trusted) {
+		// A proxy sets one pair and may pass the client's copy of the
+		// other on (nginx copies the client's headers into the auth
+		// subrequest): a check carrying both, or either header twice, is
+		// refused, never judged by the one read first.
+		found := 0
+		for _, pair := range [][2]string{{"X-Forwarded-Method", "X-Forwarded-Uri"}, {"X-Original-Method", "X-Original-URI"}} {
+			ms, us := r.Header.Values(pair[0]), r.Header.Values(pair[1])
+			if len(ms) == 0 && len(us) == 0 {
+				continue
+			}
+			found++
+			if len(ms) > 1 || len(us) != 1 {
+				return "", nil, errOriginal
+			}
+			uri = us[0]
+			if len(ms) == 1 {
+				method = ms[0]
+			}
+		}
+		if found > 1 {
+			return "", nil, errOriginal
+		}
+	}
+	if !validHeaderName(method) || strings.ToUpper(method) != method {
+		return "", nil, errOriginal
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil || u.IsAbs() || !strings.HasPrefix(uri, "/") {
+		return "", nil, errOriginal
+	}
+	return method, u, nil
+}
+
+// forwardAuthHandler is the handler of --forward-auth: each request is an
+// authorization check of the original request (see original). It answers
+// 200 with the claims headers (anonymous rules: 200 without them), or the
+// rule middleware's 401 (with WWW-Authenticate), 403 or 503 (with
+// Retry-After); 403 when no rule matches; 400 when the original request
+// is not usable.
+func forwardAuthHandler(rules []proxyRule, headers strippedHeaders, claimsHeader string, claims []forwardClaim, logger *slog.Logger) http.Handler {
+	allow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := middleware.FromContext(r.Context()); ok {
+			setClaimHeaders(w.Header(), claimsHeader, claims, tok)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	verified := make([]http.Handler, len(rules))
+	for i, rule := range rules {
+		verified[i] = allow
+		if rule.mw != nil {
+			verified[i] = rule.mw.Handler(allow)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers.strip(r)
+		method, u, err := original(r, headers.trusted)
+		if err != nil {
+			refuse(w, r, logger, http.StatusBadRequest, err.Error())
+			return
+		}
+		if !canonicalPath(u.Path, u.RawPath) {
+			refuse(w, r, logger, http.StatusForbidden, "original path is not canonical")
+			return
+		}
+		// The middleware judges the original request: its method, path and
+		// query (DPoP's htm and htu), with the check's headers.
+		orig := r.Clone(r.Context())
+		orig.Method, orig.URL, orig.RequestURI = method, u, u.RequestURI()
+		orig.Body, orig.ContentLength = http.NoBody, 0
+		for i := range rules {
+			if rules[i].matches(method, u.Path) {
+				verified[i].ServeHTTP(w, orig)
+				return
+			}
+		}
+		refuse(w, orig, logger, http.StatusForbidden, "no rule matches")
+	})
+}
