@@ -31,17 +31,17 @@ type bindingFlags struct {
 }
 
 func (b *bindingFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&b.dpopMode, "dpop", "allowed", "DPoP (RFC 9449): off | allowed (bound tokens need a proof, unbound Bearer tokens pass) | required (unbound tokens refused); a DPoP-bound token sent as Bearer is refused in every mode")
-	fs.StringVar(&b.dpopPublicURL, "dpop-public-url", "", "scheme and authority clients use (https://api.example.com): DPoP proofs' htu is judged against it and the request path; default: from the request (and --trusted-proxy X-Forwarded-Proto/Host)")
+	fs.StringVar(&b.dpopMode, "dpop", "allowed", "`MODE`: DPoP (RFC 9449): off | allowed (bound tokens need a proof, unbound Bearer tokens pass) | required (unbound tokens refused); a DPoP-bound token sent as Bearer is refused in every mode")
+	fs.StringVar(&b.dpopPublicURL, "dpop-public-url", "", "`URL`: scheme and authority clients use (https://api.example.com): DPoP proofs' htu is judged against it and the request path; default: from the request (and --trusted-proxy X-Forwarded-Proto/Host)")
 	fs.DurationVar(&b.dpopWindow, "dpop-window", 0, "how far a DPoP proof's iat may be from now, either side (default 60s, at most 5m)")
 	fs.BoolVar(&b.dpopNonce, "dpop-nonce", false, "require DPoP server nonces (RFC 9449 §8): stateless, rotating every 5m; the secret is random per process unless --dpop-nonce-secret-file")
-	fs.StringVar(&b.dpopNonceSecretFile, "dpop-nonce-secret-file", "", "file of at least 32 bytes: the nonce secret, shared by a fleet so that every instance accepts the others' nonces")
-	fs.StringVar(&b.replayStore, "replay-store", "", "DPoP replay store shared by a fleet: redis://HOST:PORT/DB (Redis 7, Valkey); default: in memory, this process only")
-	fs.StringVar(&b.tlsCert, "tls-cert", "", "serve TLS with this PEM certificate (chain) file; needs --tls-key")
-	fs.StringVar(&b.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
-	fs.StringVar(&b.clientCA, "client-ca", "", "with --tls-cert: verify client certificates against these PEM CAs (asked for, not required: certificate-bound tokens need one)")
-	fs.StringVar(&b.clientCertHeader, "client-cert-header", "", "header a TLS-terminating proxy passes the client certificate in (X-Forwarded-Client-Cert, or a URL-encoded PEM or base64 DER one); read only from --trusted-proxy peers")
-	fs.Var(&b.trustedProxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-Proto, X-Forwarded-Host and --client-cert-header are trusted (repeatable)")
+	fs.StringVar(&b.dpopNonceSecretFile, "dpop-nonce-secret-file", "", "`FILE` of at least 32 bytes: the nonce secret, shared by a fleet so that every instance accepts the others' nonces")
+	fs.StringVar(&b.replayStore, "replay-store", "", "`URL`: DPoP replay store shared by a fleet: redis://HOST:PORT/DB (Redis 7, Valkey); default: in memory, this process only")
+	fs.StringVar(&b.tlsCert, "tls-cert", "", "`FILE`: serve TLS with this PEM certificate (chain) file; needs --tls-key")
+	fs.StringVar(&b.tlsKey, "tls-key", "", "`FILE`: the PEM private key of --tls-cert")
+	fs.StringVar(&b.clientCA, "client-ca", "", "`FILE`: with --tls-cert, verify client certificates against these PEM CAs (asked for, not required: certificate-bound tokens need one)")
+	fs.StringVar(&b.clientCertHeader, "client-cert-header", "", "`NAME`: header a TLS-terminating proxy passes the client certificate in (X-Forwarded-Client-Cert, or a URL-encoded PEM or base64 DER one); read only from --trusted-proxy peers")
+	fs.Var(&b.trustedProxies, "trusted-proxy", "`CIDR` of a proxy whose X-Forwarded-Proto, X-Forwarded-Host and --client-cert-header are trusted (repeatable)")
 }
 
 // binding is what bindingFlags.options builds.

@@ -270,6 +270,14 @@ func TestSubcommandHelp(t *testing.T) {
 		{"inspect", []string{"usage: jwtverify inspect [flags] [TOKEN]\n", "UNVERIFIED", "\n  --now TIME           tell the dates' distance as of TIME"}, true},
 		{"bench", []string{"usage: jwtverify bench [flags]\n", "\n  --duration DURATION  total time", "(default 30s)\n", "\n  --format FORMAT      table | json (default table)\n"}, true},
 		{"demo", []string{"usage: jwtverify demo\n", "needs no network"}, false},
+		{"proxy", []string{
+			"usage: jwtverify proxy [flags]\n", "JWTVERIFY_<FLAG>",
+			"\n  --config FILE        YAML configuration file",
+			"\n  --listen ADDR        address to serve on",
+			"\n  --forward-claim CLAIM=HEADER\n",
+			"\n  --trusted-proxy CIDR\n                       CIDR of a proxy",
+			"\n  --read-timeout DURATION\n",
+		}, true},
 	} {
 		for _, h := range []string{"-h", "-help", "--help"} {
 			r := run("", tc.sub, h)
