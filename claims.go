@@ -9,6 +9,7 @@ import (
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/jws"
 	"github.com/jwtverify/jwtverify/internal/reject"
+	"github.com/jwtverify/jwtverify/internal/reltime"
 )
 
 // Bounds of a NumericDate (RFC 7519 §2): seconds from 1970-01-01T00:00:00Z
@@ -145,20 +146,20 @@ func (c *Verifier) checkClaims(tok *Token, has present) error {
 	if has.claims&hasExp != 0 {
 		tok.validUntil = cl.ExpiresAt.Add(c.leeway) // expired at now ≥ exp + leeway
 		if !now.Before(tok.validUntil) {
-			return reject.Newf(ErrExpired, "token expired at %s, %s ago (leeway %v)", date(cl.ExpiresAt), shortDuration(cl.ExpiresAt, now), c.leeway)
+			return reject.Newf(ErrExpired, "token expired at %s, %s ago (leeway %v)", date(cl.ExpiresAt), reltime.Short(cl.ExpiresAt, now), c.leeway)
 		}
 	}
 	if !cl.NotBefore.IsZero() {
 		tok.validFrom = cl.NotBefore.Add(-c.leeway) // not yet valid at now < nbf − leeway
 		if now.Before(tok.validFrom) {
-			return reject.Newf(ErrNotYetValid, "token not valid until %s, in %s (leeway %v)", date(cl.NotBefore), shortDuration(now, cl.NotBefore), c.leeway)
+			return reject.Newf(ErrNotYetValid, "token not valid until %s, in %s (leeway %v)", date(cl.NotBefore), reltime.Short(now, cl.NotBefore), c.leeway)
 		}
 	}
 	if has.claims&hasIat != 0 {
 		// Issued in the future at iat > now + leeway, that is now < iat − leeway.
 		from := cl.IssuedAt.Add(-c.leeway)
 		if now.Before(from) {
-			return reject.Newf(ErrIssuedInFuture, "iat is %s, %s in the future (leeway %v)", date(cl.IssuedAt), shortDuration(now, cl.IssuedAt), c.leeway)
+			return reject.Newf(ErrIssuedInFuture, "iat is %s, %s in the future (leeway %v)", date(cl.IssuedAt), reltime.Short(now, cl.IssuedAt), c.leeway)
 		}
 		if from.After(tok.validFrom) {
 			tok.validFrom = from
@@ -168,7 +169,7 @@ func (c *Verifier) checkClaims(tok *Token, has present) error {
 			// (time.Time's resolution) past it, an exclusive bound like exp's.
 			end := cl.IssuedAt.Add(c.maxAge + c.leeway + 1)
 			if !now.Before(end) {
-				return reject.Newf(ErrExpired, "token issued at %s, %s ago; MaxAge is %v (leeway %v)", date(cl.IssuedAt), shortDuration(cl.IssuedAt, now), c.maxAge, c.leeway)
+				return reject.Newf(ErrExpired, "token issued at %s, %s ago; MaxAge is %v (leeway %v)", date(cl.IssuedAt), reltime.Short(cl.IssuedAt, now), c.maxAge, c.leeway)
 			}
 			if tok.validUntil.IsZero() || end.Before(tok.validUntil) {
 				tok.validUntil = end
@@ -183,34 +184,6 @@ func (c *Verifier) checkClaims(tok *Token, has present) error {
 // secret (the texts have always told how far from it the clock is), and
 // a reader needs it to see which side of it the clock stands.
 func date(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// shortDuration formats to − from, which must not be negative, for a
-// rejection text: whole seconds in the largest unit of y (365 days), d, h,
-// m and s that fits, followed by the next smaller unit when that is not
-// zero: "0s", "42s", "5m", "1h59m", "3d4h", "15y214d". It counts seconds
-// from the dates themselves, so that a date centuries away, beyond what a
-// time.Duration holds, is still told right.
-func shortDuration(from, to time.Time) string {
-	s := to.Unix() - from.Unix()
-	if to.Nanosecond() < from.Nanosecond() {
-		s-- // only whole seconds count
-	}
-	units := [...]struct {
-		secs int64
-		name string
-	}{{365 * 86400, "y"}, {86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}}
-	i := 0
-	for i < len(units)-1 && s < units[i].secs {
-		i++
-	}
-	out := strconv.FormatInt(s/units[i].secs, 10) + units[i].name
-	if i+1 < len(units) {
-		if r := s % units[i].secs / units[i+1].secs; r > 0 {
-			out += strconv.FormatInt(r, 10) + units[i+1].name
-		}
-	}
-	return out
-}
 
 // numericDate decodes a NumericDate: a finite JSON number, possibly
 // fractional, within [minNumericDate, maxNumericDate].

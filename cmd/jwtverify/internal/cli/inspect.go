@@ -17,6 +17,7 @@ import (
 	"github.com/jwtverify/jwtverify/internal/jsonx"
 	"github.com/jwtverify/jwtverify/internal/jws"
 	"github.com/jwtverify/jwtverify/internal/reject"
+	"github.com/jwtverify/jwtverify/internal/reltime"
 )
 
 // unverifiedBanner is the first line of inspect's output.
@@ -217,43 +218,13 @@ func escapeUnprintable(s string) string {
 func dateText(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // relative tells t as seen from now: "in 59m", "3d4h ago", or "now" less
-// than a second away (shortDuration).
+// than a second away (reltime.Short).
 func relative(t, now time.Time) string {
 	switch {
 	case !t.Before(now.Add(time.Second)):
-		return "in " + shortDuration(now, t)
+		return "in " + reltime.Short(now, t)
 	case !now.Before(t.Add(time.Second)):
-		return shortDuration(t, now) + " ago"
+		return reltime.Short(t, now) + " ago"
 	}
 	return "now"
-}
-
-// shortDuration formats to − from, which must not be negative: whole
-// seconds in the largest unit of y (365 days), d, h, m and s that fits,
-// followed by the next smaller unit when that is not zero: "0s", "42s",
-// "5m", "1h59m", "3d4h", "15y214d". It counts seconds from the dates
-// themselves, so that a date centuries away, beyond what a time.Duration
-// holds, is still told right. It is the rule of the library's rejection
-// texts (shortDuration in claims.go), so that inspect, verify --verbose and
-// verify's rejections tell a distance alike.
-func shortDuration(from, to time.Time) string {
-	s := to.Unix() - from.Unix()
-	if to.Nanosecond() < from.Nanosecond() {
-		s-- // only whole seconds count
-	}
-	units := [...]struct {
-		secs int64
-		name string
-	}{{365 * 86400, "y"}, {86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}}
-	i := 0
-	for i < len(units)-1 && s < units[i].secs {
-		i++
-	}
-	out := strconv.FormatInt(s/units[i].secs, 10) + units[i].name
-	if i+1 < len(units) {
-		if r := s % units[i].secs / units[i+1].secs; r > 0 {
-			out += strconv.FormatInt(r, 10) + units[i+1].name
-		}
-	}
-	return out
 }
