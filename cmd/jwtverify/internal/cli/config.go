@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,8 @@ type fileConfig struct {
 	ForwardClaims map[string]string         `yaml:"forward_claims"`
 	Providers     map[string]providerConfig `yaml:"providers"`
 	Rules         []ruleConfig              `yaml:"rules"`
+	// DPoP holds the --dpop flags (see docs/sender-constrained.md).
+	DPoP *dpopConfig `yaml:"dpop"`
 
 	// lines records where each provider and rule was written, for errors.
 	providerLines map[string]int
@@ -59,6 +62,16 @@ type providerConfig struct {
 type spiffeConfig struct {
 	TrustDomain string `yaml:"trust_domain"`
 	Bundle      string `yaml:"bundle"` // a file or an https bundle endpoint
+}
+
+// dpopConfig is the file's form of the --dpop flags.
+type dpopConfig struct {
+	Mode            string        `yaml:"mode"` // off, allowed (the default), required
+	PublicURL       string        `yaml:"public_url"`
+	Window          time.Duration `yaml:"window"`
+	Nonce           bool          `yaml:"nonce"`
+	NonceSecretFile string        `yaml:"nonce_secret_file"`
+	ReplayStore     string        `yaml:"replay_store"`
 }
 
 // ruleConfig is one access rule; the first that matches a request decides.
@@ -549,6 +562,21 @@ func (f *proxyFlags) loadFile(fs *flag.FlagSet, getenv func(string) string) erro
 			"backend": cfg.Backend, "claims-header": cfg.ClaimsHeader,
 		}[name]; !set[name] && v != "" {
 			*dst = v
+		}
+	}
+	if d := cfg.DPoP; d != nil {
+		b := &f.binding
+		for name, apply := range map[string]func(){
+			"dpop":                   func() { b.dpopMode = cmp.Or(d.Mode, b.dpopMode) },
+			"dpop-public-url":        func() { b.dpopPublicURL = cmp.Or(d.PublicURL, b.dpopPublicURL) },
+			"dpop-window":            func() { b.dpopWindow = cmp.Or(d.Window, b.dpopWindow) },
+			"dpop-nonce":             func() { b.dpopNonce = d.Nonce || b.dpopNonce },
+			"dpop-nonce-secret-file": func() { b.dpopNonceSecretFile = cmp.Or(d.NonceSecretFile, b.dpopNonceSecretFile) },
+			"replay-store":           func() { b.replayStore = cmp.Or(d.ReplayStore, b.replayStore) },
+		} {
+			if !set[name] {
+				apply()
+			}
 		}
 	}
 	if !set["forward-auth"] {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // issueExample is the configuration file of issue 13, as written there.
@@ -205,5 +206,22 @@ func TestEnvAndPrecedence(t *testing.T) {
 	}
 	if _, err := newProxy(f, discardLogger()); !errors.Is(err, errProviderFlags) {
 		t.Fatalf("--jwks beside providers: %v", err)
+	}
+}
+
+// TestConfigDPoP: the file's dpop block sets the --dpop flags, which
+// override it when given.
+func TestConfigDPoP(t *testing.T) {
+	file := writeFile(t, "c.yaml", []byte(issueExample+"dpop:\n  mode: required\n  public_url: https://api.example\n  window: 30s\n  nonce: true\n"))
+	f, err := parseProxyArgs(t, env(nil), "--config", file, "--dpop-window", "45s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.binding
+	if b.dpopMode != "required" || b.dpopPublicURL != "https://api.example" || !b.dpopNonce || b.dpopWindow != 45*time.Second {
+		t.Fatalf("dpop: %+v", b)
+	}
+	if _, err := parseConfig([]byte(issueExample+"dpop:\n  mod: required\n"), env(nil)); err == nil || !strings.Contains(err.Error(), `line 25, column 3: unknown field "mod"`) {
+		t.Fatalf("unknown dpop field: %v", err)
 	}
 }
