@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"regexp"
@@ -57,6 +59,18 @@ type providerConfig struct {
 	Algorithms []string      `yaml:"algorithms"`
 	Types      []string      `yaml:"types"`
 	Leeway     time.Duration `yaml:"leeway"`
+	// CAFile and FetchBearerFile are --ca-file and --fetch-bearer-file for
+	// this provider's fetches alone.
+	CAFile          string `yaml:"ca_file"`
+	FetchBearerFile string `yaml:"fetch_bearer_file"`
+}
+
+// remote reports whether the provider's keys are fetched over HTTP.
+func (p *providerConfig) remote() bool {
+	if p.SPIFFE != nil {
+		return strings.Contains(p.SPIFFE.Bundle, "://")
+	}
+	return p.Discovery || strings.Contains(p.JWKS, "://")
 }
 
 type spiffeConfig struct {
@@ -109,12 +123,26 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 
 // parseConfig decodes data (see fileConfig) and validates it.
 func parseConfig(data []byte, getenv func(string) string) (*fileConfig, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	var doc, more yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
 		return nil, yamlError(err)
+	}
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		line := more.Line
+		if len(more.Content) > 0 {
+			line = more.Content[0].Line
+		}
+		return nil, fmt.Errorf("line %d: a second YAML document: the file must be one", line)
 	}
 	if doc.Kind == 0 {
 		return nil, errors.New("the file is empty")
+	}
+	if err := plainYAML(&doc); err != nil {
+		return nil, err
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("line 1: the file must be one YAML mapping")
@@ -154,9 +182,35 @@ func parseConfig(data []byte, getenv func(string) string) (*fileConfig, error) {
 }
 
 // yamlError turns a YAML library error into one without its "yaml: "
-// prefix; its text already names the line.
+// prefix; its text already names the line. The values it quotes (between
+// backquotes) are left out: one may come from an environment variable,
+// and a secret's does not belong in an error.
 func yamlError(err error) error {
-	return errors.New(strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: "))
+	msg := strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  ", ""), "yaml: ")
+	return errors.New(quoted.ReplaceAllString(msg, "a value"))
+}
+
+var quoted = regexp.MustCompile("`[^`]*`")
+
+// plainYAML refuses, anywhere in the document, the YAML features that let
+// one part of a file stand for another: anchors, aliases and merge keys
+// (a reader of the file sees what it says, nothing more), and explicit
+// tags other than the standard scalar ones.
+func plainYAML(n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.AliasNode || n.Anchor != "":
+		return fmt.Errorf("line %d, column %d: YAML anchors and aliases are not supported", n.Line, n.Column)
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!merge":
+		return fmt.Errorf("line %d, column %d: YAML merge keys are not supported", n.Line, n.Column)
+	case n.Style&yaml.TaggedStyle != 0 && !slices.Contains([]string{"!!str", "!!int", "!!bool", "!!float", "!!null"}, n.ShortTag()):
+		return fmt.Errorf("line %d, column %d: YAML tag %s is not supported", n.Line, n.Column, n.Tag)
+	}
+	for _, c := range n.Content {
+		if err := plainYAML(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lookupNode returns the value of the member at path in the mapping n, or
@@ -269,6 +323,7 @@ func expand(n *yaml.Node, getenv func(string) string) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		var bad error
+		orig := n.Value
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			if ref == "$${" {
 				return "${"
@@ -287,10 +342,9 @@ func expand(n *yaml.Node, getenv func(string) string) error {
 		if bad != nil {
 			return bad
 		}
-		if n.Tag == "!!str" || n.Style != 0 {
-			return nil
+		if n.Style == 0 && n.Value != orig {
+			n.Tag = "" // a plain scalar: its expanded value decides its type (discovery: ${D})
 		}
-		n.Tag = "" // let the value's own form decide its type again
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
 			if err := expand(n.Content[i], getenv); err != nil {
@@ -346,16 +400,25 @@ func (c *fileConfig) validate() error {
 	if len(c.Rules) == 0 {
 		return errors.New("no rules: the file needs at least one (no rule matches a request: 403)")
 	}
+	used := map[string]bool{}
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		line := c.ruleLines[i]
 		if err := r.validate(c.Providers); err != nil {
 			return fmt.Errorf("line %d: rule %d: %v", line, i+1, err)
 		}
+		for _, name := range r.Providers {
+			used[name] = true
+		}
 		for j := range i {
 			if c.Rules[j].covers(r) {
 				return fmt.Errorf("line %d: rule %d is unreachable: rule %d (line %d) matches every request it matches", line, i+1, j+1, c.ruleLines[j])
 			}
+		}
+	}
+	for _, name := range names {
+		if !used[name] {
+			return fmt.Errorf("line %d: provider %s is used by no rule (it would only delay readiness)", c.providerLines[name], name)
 		}
 	}
 	return nil
@@ -374,6 +437,9 @@ func (p *providerConfig) validate() error {
 			return errors.New("spiffe needs bundle (a file or an https bundle endpoint)")
 		case len(p.Audiences) == 0:
 			return errors.New("spiffe needs audiences: a JWT-SVID's aud is required")
+		}
+		if (p.CAFile != "" || p.FetchBearerFile != "") && !p.remote() {
+			return errors.New("ca_file and fetch_bearer_file apply to a bundle endpoint only")
 		}
 		if id, err := spiffeid.Parse("spiffe://" + p.SPIFFE.TrustDomain); err != nil || id.Path != "" || p.SPIFFE.TrustDomain == "" {
 			return fmt.Errorf("spiffe trust_domain %q is not a trust domain name", p.SPIFFE.TrustDomain)
@@ -395,6 +461,8 @@ func (p *providerConfig) validate() error {
 		return errors.New("give only one of discovery: true, jwks, keys and secret_file")
 	case p.Leeway < 0 || p.Leeway > 5*time.Minute:
 		return errors.New("leeway must be between 0 and 5m")
+	case (p.CAFile != "" || p.FetchBearerFile != "") && !p.remote():
+		return errors.New("ca_file and fetch_bearer_file apply to keys fetched over HTTP only")
 	}
 	return nil
 }
@@ -404,8 +472,11 @@ func (r *ruleConfig) validate(providers map[string]providerConfig) error {
 	if r.Match.Prefix == "" || r.Match.Prefix[0] != '/' {
 		return fmt.Errorf("match prefix %q must be a path starting with /", r.Match.Prefix)
 	}
-	if cleanPath(r.Match.Prefix) != r.Match.Prefix {
-		return fmt.Errorf("match prefix %q is not a clean path (no //, . or .. segments)", r.Match.Prefix)
+	if cleanPath(r.Match.Prefix) != r.Match.Prefix || !canonicalPath(r.Match.Prefix, "") {
+		return fmt.Errorf("match prefix %q is not a clean path (no //, . or .. segments, no segment ending in . or space, no ;, \\ or control character)", r.Match.Prefix)
+	}
+	if strings.ContainsAny(r.Match.Prefix, "%?#") {
+		return fmt.Errorf("match prefix %q has %%, ? or #: rules compare the decoded path, without its query", r.Match.Prefix)
 	}
 	for i, m := range r.Match.Methods {
 		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t/") {
@@ -445,6 +516,9 @@ func (r *ruleConfig) validate(providers map[string]providerConfig) error {
 			return fmt.Errorf("require_spiffe_ids %q: %v", p, err)
 		}
 	}
+	if len(r.RequireSPIFFEIDs) > 0 && !slices.ContainsFunc(r.Providers, func(n string) bool { return providers[n].SPIFFE != nil }) {
+		return errors.New("require_spiffe_ids needs a spiffe provider among the rule's: an issuer's token never satisfies it")
+	}
 	return nil
 }
 
@@ -478,7 +552,11 @@ func claimValues(v any) ([]any, error) {
 // covers reports whether r matches every request that s matches, which
 // then never reaches s.
 func (r *ruleConfig) covers(s *ruleConfig) bool {
-	if !prefixMatches(r.Match.Prefix, s.Match.Prefix) {
+	prefix, path := r.Match.Prefix, s.Match.Prefix
+	if !r.AllowAnonymous { // a verifying rule matches in any case (proxyRule.matches)
+		prefix, path = strings.ToLower(prefix), strings.ToLower(path)
+	}
+	if !prefixMatches(prefix, path) {
 		return false
 	}
 	if len(r.Match.Methods) == 0 {
@@ -488,7 +566,7 @@ func (r *ruleConfig) covers(s *ruleConfig) bool {
 		return false
 	}
 	for _, m := range s.Match.Methods {
-		if !slices.Contains(r.Match.Methods, m) {
+		if !methodIn(r.Match.Methods, m) {
 			return false
 		}
 	}

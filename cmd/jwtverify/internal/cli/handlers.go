@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,9 @@ func parseForwardClaims(args []string) ([]forwardClaim, error) {
 		if !validHeaderName(header) {
 			return nil, fmt.Errorf("--forward-claim %q: %q is not a header name", a, header)
 		}
+		if reservedHeader(header) {
+			return nil, fmt.Errorf("--forward-claim %q: %s is a header the proxy or HTTP itself sets", a, header)
+		}
 		for _, c := range out {
 			if strings.EqualFold(c.header, header) {
 				return nil, fmt.Errorf("--forward-claim: header %s is given twice", header)
@@ -70,6 +74,23 @@ func parseForwardClaims(args []string) ([]forwardClaim, error) {
 		out = append(out, forwardClaim{path: strings.Split(claim, "."), header: http.CanonicalHeaderKey(header)})
 	}
 	return out, nil
+}
+
+// reservedHeader reports whether name is one that a claim must not set:
+// one of HTTP's own, the credentials, the forwarding headers the proxy or
+// the front proxy set, or a method override.
+func reservedHeader(name string) bool {
+	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "host", "content-length", "content-type",
+		"transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive", "forwarded", "dpop",
+		"www-authenticate", "retry-after", "location":
+		return true
+	}
+	if strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-original-") || strings.HasPrefix(n, "x-real-") {
+		return true
+	}
+	return slices.ContainsFunc(overrideHeaders, func(h string) bool { return strings.EqualFold(h, n) })
 }
 
 // validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
@@ -88,35 +109,47 @@ func validHeaderName(s string) bool {
 
 // headerValue is a claim's value as one header value: a string as it is,
 // a number or boolean as JSON writes it, an array's elements joined by
-// commas; anything else (an object, null) gives none. Every character that
-// is not visible ASCII or a space (CR, LF, controls, non-ASCII) is
-// dropped, so a claim cannot split or forge a header.
+// commas; anything else (an object, null) gives none. A value is passed
+// only when it is plain visible ASCII (spaces inside allowed, none at
+// either end; for an array, no element empty or holding a comma): such a
+// value is what an upstream reads back. Anything else (CR, LF, controls,
+// non-ASCII, a comma inside an element) gives no header at all, never a
+// cleaned value: dropping characters would let two different claims (or a
+// crafted one and another account's) arrive as the same header.
 func headerValue(v any) (string, bool) {
-	var s string
 	switch v := v.(type) {
 	case string:
-		s = v
+		return v, plainHeaderValue(v)
 	case json.Number:
-		s = string(v)
+		return string(v), true
 	case bool:
-		s = strconv.FormatBool(v)
+		return strconv.FormatBool(v), true
 	case []any:
-		var parts []string
+		parts := make([]string, 0, len(v))
 		for _, e := range v {
-			if p, ok := headerValue(e); ok {
-				parts = append(parts, p)
+			p, ok := headerValue(e)
+			if !ok || strings.Contains(p, ",") {
+				return "", false
 			}
+			parts = append(parts, p)
 		}
-		s = strings.Join(parts, ",")
-	default:
-		return "", false
+		return strings.Join(parts, ","), len(parts) > 0
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return -1
+	return "", false
+}
+
+// plainHeaderValue reports whether s is visible ASCII, spaces allowed
+// inside only.
+func plainHeaderValue(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
 		}
-		return r
-	}, strings.TrimSpace(s)), true
+	}
+	return true
 }
 
 // setClaimHeaders sets on h the claims header (the verified payload,
@@ -129,7 +162,7 @@ func setClaimHeaders(h http.Header, claimsHeader string, claims []forwardClaim, 
 	s := access.Subject{Token: tok}
 	for _, c := range claims {
 		if v, ok := s.Lookup(c.path...); ok {
-			if hv, ok := headerValue(v); ok && hv != "" {
+			if hv, ok := headerValue(v); ok {
 				h.Set(c.header, hv)
 			}
 		}
@@ -137,10 +170,11 @@ func setClaimHeaders(h http.Header, claimsHeader string, claims []forwardClaim, 
 }
 
 // strippedHeaders are the request headers no client may send through the
-// proxy: the claims header and the --forward-claim headers always, in
-// every spelling an upstream might read as the same name (CGI-style
-// servers map "_" and "-" alike), and the client-certificate headers
-// unless a trusted proxy set them.
+// proxy: the claims header, the --forward-claim headers and the method
+// override headers (overrideHeaders) always, in every spelling an upstream
+// might read as the same name (CGI-style servers map "_" and "-" alike,
+// so both sides are compared with "_" as "-"), and the client-certificate
+// headers unless a trusted proxy set them.
 type strippedHeaders struct {
 	claims      string
 	forwarded   []forwardClaim
@@ -151,32 +185,66 @@ type strippedHeaders struct {
 // strip removes them from r.
 func (s *strippedHeaders) strip(r *http.Request) {
 	trusted := peer.In(r.RemoteAddr, s.trusted)
+	same := func(a, b string) bool {
+		return strings.EqualFold(strings.ReplaceAll(a, "_", "-"), strings.ReplaceAll(b, "_", "-"))
+	}
 	for name := range r.Header {
-		n := strings.ReplaceAll(name, "_", "-")
-		drop := strings.EqualFold(n, s.claims)
+		drop := same(name, s.claims) || slices.ContainsFunc(overrideHeaders, func(h string) bool { return same(name, h) })
 		for _, c := range s.forwarded {
-			drop = drop || strings.EqualFold(n, c.header)
+			drop = drop || same(name, c.header)
 		}
 		for _, c := range s.certHeaders {
-			drop = drop || (!trusted && strings.EqualFold(n, c))
+			drop = drop || (!trusted && same(name, c))
 		}
 		if drop {
-			r.Header.Del(name)
+			delete(r.Header, name) // as spelled: Del would canonicalise it first
 		}
 	}
 }
 
+// overrideHeaders are the method-override headers frameworks obey (a
+// POST with "X-HTTP-Method-Override: DELETE" runs the DELETE handler):
+// removed from every request, so that the method a rule judged is the one
+// that runs.
+var overrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
+
 // canonicalPath reports whether p is a path the rules can judge: it
-// starts with "/", has no empty, "." or ".." segment, and raw (the path
-// as sent, when it differs) encodes no "/", "\" or "." that decoding
-// would reveal. A server behind the proxy that normalised such a path
-// could otherwise see another path than the rule judged.
+// starts with "/", has no empty, "." or ".." segment, no segment ending
+// in "." or a space (which Windows servers drop), no ";" (path parameters,
+// which Java servers strip before routing), no "%" (an encoding a second
+// decoding would reveal), no "\", control character or NUL, and raw (the path as sent, when it differs) encodes no "/", "\",
+// ".", ";" or "%" that decoding (once, or twice) would reveal. A server
+// behind the proxy that normalised such a path could otherwise see another
+// path than the rule judged.
 func canonicalPath(p, raw string) bool {
-	if p == "" || p[0] != '/' || cleanPath(p) != p {
+	if p == "" || p[0] != '/' || cleanPath(p) != p || strings.ContainsAny(p, ";%\\\x7f") {
 		return false
 	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if strings.HasSuffix(seg, ".") || strings.HasSuffix(seg, " ") {
+			return false
+		}
+	}
 	lower := strings.ToLower(raw)
-	return !strings.Contains(lower, "%2f") && !strings.Contains(lower, "%5c") && !strings.Contains(lower, "%2e") && !strings.Contains(p, "\\")
+	for _, enc := range []string{"%2f", "%5c", "%2e", "%3b", "%25"} {
+		if strings.Contains(lower, enc) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalMethod reports whether m is a method the rules can judge: a
+// token in upper case. Methods are case-sensitive, but some frameworks
+// upper-case them before routing ("post" runs the POST handler), so any
+// other spelling is refused rather than judged as a method no rule lists.
+func canonicalMethod(m string) bool {
+	return validHeaderName(m) && strings.ToUpper(m) == m
 }
 
 // refuse answers a request no rule lets through, and logs it.
@@ -254,8 +322,8 @@ func (f *proxyFlags) reverseProxy(up *url.URL, rules []proxyRule, headers stripp
 			refuse(w, r, logger, http.StatusBadRequest, "protocol upgrade")
 			return
 		}
-		if !canonicalPath(r.URL.Path, r.URL.RawPath) {
-			refuse(w, r, logger, http.StatusBadRequest, "path is not canonical")
+		if !canonicalPath(r.URL.Path, r.URL.RawPath) || !canonicalMethod(r.Method) {
+			refuse(w, r, logger, http.StatusBadRequest, "path or method is not canonical")
 			return
 		}
 		for i := range rules {
@@ -293,19 +361,18 @@ func original(r *http.Request, trusted []netip.Prefix) (string, *url.URL, error)
 				continue
 			}
 			found++
-			if len(ms) > 1 || len(us) != 1 {
+			// Both of a pair, once each: a URI without its method would be
+			// judged with the check's own method (GET), not the request's.
+			if len(ms) != 1 || len(us) != 1 {
 				return "", nil, errOriginal
 			}
-			uri = us[0]
-			if len(ms) == 1 {
-				method = ms[0]
-			}
+			method, uri = ms[0], us[0]
 		}
 		if found > 1 {
 			return "", nil, errOriginal
 		}
 	}
-	if !validHeaderName(method) || strings.ToUpper(method) != method {
+	if !canonicalMethod(method) {
 		return "", nil, errOriginal
 	}
 	u, err := url.ParseRequestURI(uri)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,11 +190,23 @@ func TestNginxForwardAuth(t *testing.T) {
 	}))
 	t.Cleanup(jwksDown.Close)
 	unreadyAddr := serveUnready(t, nginxProxyFlags(t, writeFile(t, "unready.yaml", []byte(nginxProxyConfig("jwks: "+jwksDown.URL)))))
-	port, err := nginxtest.FreePort()
+	// A dead proxy: connections are closed at once, unanswered. (A port
+	// left free could be taken by one of the nginx instances meanwhile.)
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) // nothing listens
+	t.Cleanup(func() { dead.Close() })
+	go func() {
+		for {
+			c, err := dead.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	deadAddr := dead.Addr().String()
 
 	fronts := map[string]*nginxtest.Server{
 		"ready":   startNginxFront(t, proxyAddr, upstreamAddr),
@@ -221,7 +232,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	forged := map[string]string{"X-Auth-Subject": "mallory", "X-Jwt-Claims": "forged", "X_Auth_Subject": "mallory"}
 
 	// The unready proxy's own answer, which nginx must pass on.
-	direct, _ := rawRequest(t, unreadyAddr, "GET", "/", map[string]string{"X-Original-URI": "/orders/7", "Authorization": reader})
+	direct, _ := rawRequest(t, unreadyAddr, "GET", "/", map[string]string{"X-Original-Method": "GET", "X-Original-URI": "/orders/7", "Authorization": reader})
 	if direct.StatusCode != 503 || direct.Header.Get("Retry-After") == "" {
 		t.Fatalf("the unready proxy answers %d, Retry-After %q; want 503 with one", direct.StatusCode, direct.Header.Get("Retry-After"))
 	}

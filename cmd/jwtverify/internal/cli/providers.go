@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,26 +75,51 @@ func (d *discovered) close() {
 }
 
 // warmer keeps one key set fetched: it retries until the set is usable,
-// with backoff, then refreshes it every interval even without traffic,
-// so that readiness does not lapse on an idle proxy (a lookup refreshes a
-// set that is due too, whichever comes first; a 304 keeps it).
+// with backoff, then refreshes it when no lookup has for refreshAt (half
+// of MaxStale, at most MaxRefresh), so that an idle proxy's set never goes
+// stale (a 304 keeps it).
 type warmer struct {
 	name     string // the redacted URL, for logs
 	remote   func() *keyset.Remote
 	discover func(context.Context) error // nil: remote is there from the start
 	maxStale time.Duration
-	every    time.Duration
+	// every is how often the warmer looks; refreshAt the age at which it
+	// refreshes a set no lookup has refreshed (traffic refreshes a set by
+	// its own schedule, Cache-Control included, long before).
+	every, refreshAt time.Duration
+	// fetched latches once the set has been usable: readiness is about
+	// boot. A set that goes stale later (an outage past MaxStale) makes
+	// its tokens 503 with Retry-After, and must not take every replica out
+	// of service at once, anonymous routes and other providers included.
+	fetched atomic.Bool
 }
 
-// ready reports whether the key set is usable now: fetched, and younger
-// than MaxStale.
+// ready reports whether the key set has been usable since boot.
 func (w *warmer) ready() bool {
+	if w.fetched.Load() {
+		return true
+	}
+	if age, ok := w.age(); ok && age <= w.maxStale {
+		w.fetched.Store(true)
+		return true
+	}
+	return false
+}
+
+// age is the age of the set in use, false when there is none.
+func (w *warmer) age() (time.Duration, bool) {
 	r := w.remote()
 	if r == nil {
-		return false
+		return 0, false
 	}
-	age, ok := r.Age()
-	return ok && age <= w.maxStale
+	return r.Age()
+}
+
+// due reports whether the warmer has a fetch to make: no set yet, or one
+// past refreshAt.
+func (w *warmer) due() bool {
+	age, ok := w.age()
+	return !ok || age >= w.refreshAt
 }
 
 // Backoff of the warmer's retries.
@@ -109,7 +135,10 @@ func (w *warmer) run(ctx context.Context, logger *slog.Logger, fetched func()) {
 	retry := warmFirstRetry
 	failing := false
 	for {
-		err := w.attempt(ctx)
+		var err error
+		if w.due() {
+			err = w.attempt(ctx)
+		}
 		wait := w.every
 		switch {
 		case ctx.Err() != nil:
@@ -228,15 +257,13 @@ func buildProvider(name string, f *verifyFlags) (*provider, error) {
 	if maxStale == 0 {
 		maxStale = 24 * time.Hour
 	}
-	every := f.remoteCfg.MinRefresh
-	if every == 0 {
-		every = 5 * time.Minute
-	}
+	every := cmp.Or(f.remoteCfg.MinRefresh, 5*time.Minute)
+	refreshAt := min(cmp.Or(f.remoteCfg.MaxRefresh, 24*time.Hour), maxStale/2)
 	for _, r := range f.remotes {
-		p.warmers = append(p.warmers, &warmer{name: r.URL(), remote: func() *keyset.Remote { return r }, maxStale: maxStale, every: every})
+		p.warmers = append(p.warmers, &warmer{name: r.URL(), remote: func() *keyset.Remote { return r }, maxStale: maxStale, every: every, refreshAt: refreshAt})
 	}
 	for _, d := range f.discovered {
-		p.warmers = append(p.warmers, &warmer{name: redact.URL(d.issuer), remote: d.remote.Load, discover: d.discover, maxStale: maxStale, every: every})
+		p.warmers = append(p.warmers, &warmer{name: redact.URL(d.issuer), remote: d.remote.Load, discover: d.discover, maxStale: maxStale, every: every, refreshAt: refreshAt})
 	}
 	return p, nil
 }

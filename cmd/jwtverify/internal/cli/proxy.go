@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -132,6 +133,14 @@ not listen or serve. docs/deployment.md has the recipes.`)
 	}
 	if fs.NArg() > 0 {
 		return usageErr(stderr, "proxy takes no arguments")
+	}
+	nowFlag := false
+	fs.Visit(func(fl *flag.Flag) { nowFlag = nowFlag || fl.Name == "now" })
+	if !nowFlag && os.Getenv(envVar("now")) != "" {
+		// A clock frozen by a variable left in an environment would accept
+		// expired tokens unseen: the proxy takes --now on its command line
+		// only, for tests, and warns.
+		return usageErr(stderr, "JWTVERIFY_NOW: the proxy takes --now from its command line only")
 	}
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return usageErr(stderr, err.Error())
@@ -265,6 +274,9 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 	tr.Remote(&f.remoteCfg)
 	f.remoteCfg.Logger = logger
 
+	if f.now != "" {
+		logger.Warn("--now: every token is judged as of a fixed time, not the clock; for tests only", "now", f.now)
+	}
 	providers, err := f.providers(logger)
 	if err != nil {
 		return nil, err
@@ -299,7 +311,7 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 		ClientCertHeader: bind.certHeader,
 		Observe:          m.Observe,
 	}
-	rules, err := f.rules(providers, opts)
+	rules, err := f.rules(providers, opts, logger)
 	if err != nil {
 		closeFn()
 		return nil, err
@@ -376,11 +388,23 @@ func (f *proxyFlags) providers(logger *slog.Logger) (_ []*provider, err error) {
 	if f.providerFlagsSet {
 		return nil, errProviderFlags
 	}
+	remotes := 0
+	for _, pc := range f.file.Providers {
+		if pc.remote() {
+			remotes++
+		}
+	}
+	if f.bearerFile != "" && remotes > 1 {
+		return nil, errors.New("--fetch-bearer-file would send its token to every provider's key endpoint: give fetch_bearer_file to the provider that needs it")
+	}
 	for _, name := range slices.Sorted(maps.Keys(f.file.Providers)) {
 		pc := f.file.Providers[name]
 		vf := verifyFlags{
-			remoteCfg: f.remoteCfg, backend: f.backend, caFile: f.caFile, bearerFile: f.bearerFile,
+			remoteCfg: f.remoteCfg, backend: f.backend, now: f.now,
 			audiences: pc.Audiences, algs: pc.Algorithms, types: pc.Types, leeway: pc.Leeway,
+		}
+		if pc.remote() {
+			vf.caFile, vf.bearerFile = cmp.Or(pc.CAFile, f.caFile), cmp.Or(pc.FetchBearerFile, f.bearerFile)
 		}
 		if pc.SPIFFE != nil {
 			vf.spiffeBundles = list{pc.SPIFFE.TrustDomain + "=" + pc.SPIFFE.Bundle}
@@ -409,15 +433,30 @@ type proxyRule struct {
 }
 
 // matches reports whether the rule applies to a request with method and
-// path (a canonical path: see canonicalPath).
+// path (a canonical path and method: see canonicalPath). A rule that
+// verifies matches its prefix in any ASCII letter case, because many
+// servers route without regard to case (/ADMIN reaches /admin's handler);
+// an anonymous rule matches only exactly, so a case variant of its path
+// falls to a later rule and needs a token. A rule listing GET matches HEAD
+// as well, because servers answer HEAD with the GET handler.
 func (r *proxyRule) matches(method, path string) bool {
-	return prefixMatches(r.prefix, path) && (len(r.methods) == 0 || slices.Contains(r.methods, method))
+	prefix := r.prefix
+	if r.mw != nil {
+		prefix, path = strings.ToLower(prefix), strings.ToLower(path)
+	}
+	return prefixMatches(prefix, path) && methodIn(r.methods, method)
+}
+
+// methodIn reports whether methods (none: every method) admit method, HEAD
+// being admitted by GET.
+func methodIn(methods []string, method string) bool {
+	return len(methods) == 0 || slices.Contains(methods, method) || method == http.MethodHead && slices.Contains(methods, http.MethodGet)
 }
 
 // rules builds the rules: the file's, or with the flags one rule for
 // every request, with the policy of --require-scope and
 // --require-spiffe-id.
-func (f *proxyFlags) rules(providers []*provider, opts middleware.Options) ([]proxyRule, error) {
+func (f *proxyFlags) rules(providers []*provider, opts middleware.Options, logger *slog.Logger) ([]proxyRule, error) {
 	byName := map[string]*provider{}
 	for _, p := range providers {
 		byName[p.name] = p
@@ -441,12 +480,22 @@ func (f *proxyFlags) rules(providers []*provider, opts middleware.Options) ([]pr
 	for i, rc := range f.file.Rules {
 		r := proxyRule{prefix: rc.Match.Prefix, methods: rc.Match.Methods}
 		if !rc.AllowAnonymous {
+			names := rc.Providers
+			if len(rc.RequireSPIFFEIDs) > 0 {
+				// A SPIFFE ID is a workload's only when a trust domain's
+				// bundle verified it: an issuer's token whose sub happens
+				// to be a spiffe:// URI must not satisfy the rule.
+				names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return byName[n].trustDomain == "" })
+				if len(names) < len(rc.Providers) {
+					logger.Warn("rule with require_spiffe_ids: its issuer providers never satisfy it", "line", f.file.ruleLines[i])
+				}
+			}
 			var v middleware.Verifier
-			if len(rc.Providers) == 1 {
-				v = byName[rc.Providers[0]].verifier
+			if len(names) == 1 {
+				v = byName[names[0]].verifier
 			} else {
 				rt := &route{byIssuer: map[string]middleware.Verifier{}, byTD: map[string]middleware.Verifier{}}
-				for _, name := range rc.Providers {
+				for _, name := range names {
 					p := byName[name]
 					if p.trustDomain != "" {
 						rt.byTD[p.trustDomain] = p.verifier
@@ -604,6 +653,11 @@ func serveProxy(ctx context.Context, p *proxy, ln, mln net.Listener) error {
 	}
 	select {
 	case err := <-errc:
+		// One server failed: the other must not go on serving alone.
+		srv.Close()
+		if msrv != nil {
+			msrv.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
