@@ -553,8 +553,13 @@ func claimValues(v any) ([]any, error) {
 // then never reaches s.
 func (r *ruleConfig) covers(s *ruleConfig) bool {
 	prefix, path := r.Match.Prefix, s.Match.Prefix
-	if !r.AllowAnonymous { // a verifying rule matches in any case (proxyRule.matches)
-		prefix, path = strings.ToLower(prefix), strings.ToLower(path)
+	// A verifying rule matches in any case (proxyRule.matches): when either
+	// rule verifies, prefixes are compared so. An anonymous rule before a
+	// verifying one whose prefix it matches in some case would take some
+	// of its requests (anonymous /public before verifying /PUBLIC/admin
+	// takes /public/admin): refused as well.
+	if !r.AllowAnonymous || !s.AllowAnonymous {
+		prefix, path = asciiLower(prefix), asciiLower(path)
 	}
 	if !prefixMatches(prefix, path) {
 		return false

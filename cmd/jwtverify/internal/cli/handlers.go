@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/access"
@@ -53,7 +55,7 @@ type forwardClaim struct {
 }
 
 // parseForwardClaims parses the --forward-claim values.
-func parseForwardClaims(args []string) ([]forwardClaim, error) {
+func parseForwardClaims(args []string, taken ...string) ([]forwardClaim, error) {
 	var out []forwardClaim
 	for _, a := range args {
 		claim, header, ok := strings.Cut(a, "=")
@@ -63,17 +65,24 @@ func parseForwardClaims(args []string) ([]forwardClaim, error) {
 		if !validHeaderName(header) {
 			return nil, fmt.Errorf("--forward-claim %q: %q is not a header name", a, header)
 		}
-		if reservedHeader(header) {
+		if reservedHeader(header) || slices.ContainsFunc(taken, func(h string) bool { return sameHeader(h, header) }) {
 			return nil, fmt.Errorf("--forward-claim %q: %s is a header the proxy or HTTP itself sets", a, header)
 		}
 		for _, c := range out {
-			if strings.EqualFold(c.header, header) {
+			if sameHeader(c.header, header) {
 				return nil, fmt.Errorf("--forward-claim: header %s is given twice", header)
 			}
 		}
 		out = append(out, forwardClaim{path: strings.Split(claim, "."), header: http.CanonicalHeaderKey(header)})
 	}
 	return out, nil
+}
+
+// sameHeader reports whether two header names are one to an upstream:
+// equal without regard to case, with "_" as "-" (CGI-style servers map
+// both to one name).
+func sameHeader(a, b string) bool {
+	return strings.EqualFold(strings.ReplaceAll(a, "_", "-"), strings.ReplaceAll(b, "_", "-"))
 }
 
 // reservedHeader reports whether name is one that a claim must not set:
@@ -155,10 +164,6 @@ func plainHeaderValue(s string) bool {
 // setClaimHeaders sets on h the claims header (the verified payload,
 // compact, base64url) and each --forward-claim header the token has.
 func setClaimHeaders(h http.Header, claimsHeader string, claims []forwardClaim, tok *jwtverify.Token) {
-	h.Set(claimsHeader, base64.RawURLEncoding.EncodeToString(compactJSON(tok.Claims.Raw)))
-	if len(claims) == 0 {
-		return
-	}
 	s := access.Subject{Token: tok}
 	for _, c := range claims {
 		if v, ok := s.Lookup(c.path...); ok {
@@ -167,6 +172,9 @@ func setClaimHeaders(h http.Header, claimsHeader string, claims []forwardClaim, 
 			}
 		}
 	}
+	// Last, so that nothing above could stand in for it (parseForwardClaims
+	// refuses its name for a claim anyway).
+	h.Set(claimsHeader, base64.RawURLEncoding.EncodeToString(compactJSON(tok.Claims.Raw)))
 }
 
 // strippedHeaders are the request headers no client may send through the
@@ -185,9 +193,7 @@ type strippedHeaders struct {
 // strip removes them from r.
 func (s *strippedHeaders) strip(r *http.Request) {
 	trusted := peer.In(r.RemoteAddr, s.trusted)
-	same := func(a, b string) bool {
-		return strings.EqualFold(strings.ReplaceAll(a, "_", "-"), strings.ReplaceAll(b, "_", "-"))
-	}
+	same := sameHeader
 	for name := range r.Header {
 		drop := same(name, s.claims) || slices.ContainsFunc(overrideHeaders, func(h string) bool { return same(name, h) })
 		for _, c := range s.forwarded {
@@ -220,8 +226,11 @@ func canonicalPath(p, raw string) bool {
 	if p == "" || p[0] != '/' || cleanPath(p) != p || strings.ContainsAny(p, ";%\\\x7f") {
 		return false
 	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 {
+	if !utf8.ValidString(p) {
+		return false // overlong and invalid forms, which lenient decoders read as ASCII
+	}
+	for _, r := range p {
+		if r < 0x20 || r >= utf8.RuneSelf && foldsToASCII(r) {
 			return false
 		}
 	}
@@ -237,6 +246,25 @@ func canonicalPath(p, raw string) bool {
 		}
 	}
 	return true
+}
+
+// foldsToASCII reports whether a non-ASCII rune has an ASCII letter among
+// its case mappings or case-folding orbit (U+017F LONG S upper-cases to S,
+// U+0131 DOTLESS I to I, U+212A KELVIN SIGN folds with k): an upstream
+// comparing paths without regard to case could read it as that letter,
+// which the rules' ASCII case-insensitive match does not.
+func foldsToASCII(r rune) bool {
+	for _, m := range []rune{unicode.ToUpper(r), unicode.ToLower(r), unicode.ToTitle(r)} {
+		if m < utf8.RuneSelf {
+			return true
+		}
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalMethod reports whether m is a method the rules can judge: a

@@ -252,10 +252,10 @@ func newProxy(f *proxyFlags, logger *slog.Logger) (*proxy, error) {
 			return nil, fmt.Errorf("--upstream %s is not an http(s) URL", redact.URL(f.upstream))
 		}
 	}
-	if f.claimsHeader == "" || strings.ContainsAny(f.claimsHeader, " :\r\n") {
-		return nil, errors.New("--claims-header must be a header name")
+	if !validHeaderName(f.claimsHeader) || reservedHeader(f.claimsHeader) {
+		return nil, errors.New("--claims-header must be a header name, not one of HTTP's, the credentials' or the forwarding headers")
 	}
-	claims, err := parseForwardClaims(f.forwardClaims)
+	claims, err := parseForwardClaims(f.forwardClaims, append([]string{f.claimsHeader, "X-Forwarded-Client-Cert"}, f.binding.clientCertHeader)...)
 	if err != nil {
 		return nil, err
 	}
@@ -437,20 +437,43 @@ type proxyRule struct {
 // verifies matches its prefix in any ASCII letter case, because many
 // servers route without regard to case (/ADMIN reaches /admin's handler);
 // an anonymous rule matches only exactly, so a case variant of its path
-// falls to a later rule and needs a token. A rule listing GET matches HEAD
-// as well, because servers answer HEAD with the GET handler.
+// falls to a later rule and needs a token. methodIn says which methods a
+// rule's list admits.
 func (r *proxyRule) matches(method, path string) bool {
 	prefix := r.prefix
 	if r.mw != nil {
-		prefix, path = strings.ToLower(prefix), strings.ToLower(path)
+		prefix, path = asciiLower(prefix), asciiLower(path)
 	}
 	return prefixMatches(prefix, path) && methodIn(r.methods, method)
 }
 
-// methodIn reports whether methods (none: every method) admit method, HEAD
-// being admitted by GET.
+// asciiLower is s with ASCII letters in lower case, and nothing else
+// changed (canonicalPath has refused the runes whose case reaches ASCII).
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// methodIn reports whether methods (none: every method) admit method:
+// HEAD is admitted by GET, which servers answer it with, and POST by PUT,
+// PATCH and DELETE, which frameworks run for a POST with a _method
+// parameter (Rails, Laravel, Symfony, Spring's HiddenHttpMethodFilter).
 func methodIn(methods []string, method string) bool {
-	return len(methods) == 0 || slices.Contains(methods, method) || method == http.MethodHead && slices.Contains(methods, http.MethodGet)
+	switch {
+	case len(methods) == 0 || slices.Contains(methods, method):
+		return true
+	case method == http.MethodHead:
+		return slices.Contains(methods, http.MethodGet)
+	case method == http.MethodPost:
+		return slices.ContainsFunc(methods, func(m string) bool {
+			return m == http.MethodPut || m == http.MethodPatch || m == http.MethodDelete
+		})
+	}
+	return false
 }
 
 // rules builds the rules: the file's, or with the flags one rule for

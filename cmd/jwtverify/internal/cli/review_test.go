@@ -343,3 +343,67 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func synctestRun(t *testing.T, f func(*testing.T)) { synctest.Test(t, f) }
+
+// TestRuleSpellingsRound2: runes whose case reaches ASCII (ſ, ı, İ, K) and
+// invalid or overlong UTF-8 are refused; a POST is judged by a rule
+// listing DELETE (frameworks run DELETE for POST ?_method=DELETE); a
+// forwarded claim never takes the claims or certificate header's name;
+// an anonymous rule cannot shadow a later verifying one in another case.
+func TestRuleSpellingsRound2(t *testing.T) {
+	ks := testkeys.Load()
+	key := writeFile(t, "corp.pem", testkeys.PublicPEM(&ks.RSA1.PublicKey))
+	cfg := writeFile(t, "c.yaml", []byte(`providers:
+  corp:
+    issuer: https://login.example.com
+    keys: `+key+`
+rules:
+  - match: {prefix: /secret}
+    providers: [corp]
+  - match: {prefix: /comments, methods: [DELETE, PUT, PATCH]}
+    providers: [corp]
+  - match: {prefix: /}
+    allow_anonymous: true
+`))
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer upstream.Close()
+	f, err := parseProxyArgs(t, env(nil), "--config", cfg, "--listen", "127.0.0.1:0", "--upstream", upstream.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _, stop := startProxy(t, f)
+	defer stop()
+	for _, tc := range []struct {
+		method, target string
+		want           int
+	}{
+		{"GET", "/%C5%BFecret", 400}, // ſ
+		{"GET", "/\u017fecret", 400}, // ſ, raw
+		{"GET", "/s%C4%B1cret", 400}, // ı
+		{"GET", "/%E2%84%AAey", 400}, // K (Kelvin)
+		{"GET", "/public/%c0%ae%c0%ae/secret", 400},
+		{"GET", "/%c1%81dmin", 400},
+		{"GET", "/caf%C3%A9", 200}, // é: its case stays non-ASCII
+		{"POST", "/comments/7?_method=DELETE", 401},
+		{"POST", "/other", 200},
+	} {
+		if got := rawGet(t, addr, tc.method, tc.target, nil); got != tc.want {
+			t.Errorf("%s %s without a token: %d, want %d", tc.method, tc.target, got, tc.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--forward-claim", "name=X-Jwt-Claims"},
+		{"--forward-claim", "name=x_jwt_claims"},
+		{"--client-cert-header", "X-SSL-Client-Cert", "--trusted-proxy", "127.0.0.1/32", "--forward-claim", "name=X-SSL-Client-Cert"},
+		{"--claims-header", "X-Forwarded-User"},
+	} {
+		pf := parseProxyFlags(t, append([]string{"--listen", "127.0.0.1:0", "--upstream", upstream.URL, "--key", key}, args...)...)
+		if p, err := newProxy(pf, discardLogger()); err == nil {
+			p.close()
+			t.Errorf("%v accepted", args)
+		}
+	}
+	shadow := strings.Replace(issueExample, "  - match: {prefix: /healthz}\n    allow_anonymous: true\n", "  - match: {prefix: /public}\n    allow_anonymous: true\n  - match: {prefix: /PUBLIC/admin}\n    providers: [corp]\n", 1)
+	if _, err := parseConfig([]byte(shadow), env(nil)); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("anonymous /public before verifying /PUBLIC/admin: %v", err)
+	}
+}
