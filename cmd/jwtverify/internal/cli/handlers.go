@@ -275,6 +275,19 @@ func canonicalMethod(m string) bool {
 	return validHeaderName(m) && strings.ToUpper(m) == m
 }
 
+// ruleHandlers returns, for each rule, next behind the rule's middleware
+// (an anonymous rule's: next itself).
+func ruleHandlers(rules []proxyRule, next http.Handler) []http.Handler {
+	out := make([]http.Handler, len(rules))
+	for i, rule := range rules {
+		out[i] = next
+		if rule.mw != nil {
+			out[i] = rule.mw.Handler(next)
+		}
+	}
+	return out
+}
+
 // refuse answers a request no rule lets through, and logs it.
 func refuse(w http.ResponseWriter, r *http.Request, logger *slog.Logger, status int, reason string) {
 	logger.Warn("request refused", "route", r.URL.Path, "method", r.Method, "status", status, "reason", reason)
@@ -333,13 +346,7 @@ func (f *proxyFlags) reverseProxy(up *url.URL, rules []proxyRule, headers stripp
 		}
 		rp.ServeHTTP(w, r)
 	})
-	verified := make([]http.Handler, len(rules))
-	for i, rule := range rules {
-		verified[i] = upstream
-		if rule.mw != nil {
-			verified[i] = rule.mw.Handler(upstream)
-		}
-	}
+	verified := ruleHandlers(rules, upstream)
 	// A protocol upgrade is refused before the token is looked at, unless
 	// it is a WebSocket one and --allow-websocket is set: nothing inside a
 	// tunnel is verified.
@@ -423,13 +430,7 @@ func forwardAuthHandler(rules []proxyRule, headers strippedHeaders, claimsHeader
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	verified := make([]http.Handler, len(rules))
-	for i, rule := range rules {
-		verified[i] = allow
-		if rule.mw != nil {
-			verified[i] = rule.mw.Handler(allow)
-		}
-	}
+	verified := ruleHandlers(rules, allow)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		headers.strip(r)
 		method, u, err := original(r, headers.trusted)
