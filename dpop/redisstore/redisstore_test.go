@@ -17,6 +17,7 @@ import (
 
 	"github.com/jwtverify/jwtverify/dpop/redisstore"
 	"github.com/jwtverify/jwtverify/dpop/redisstore/redistest"
+	"github.com/jwtverify/jwtverify/internal/proctest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -284,7 +285,7 @@ func checkFailClosed(t *testing.T, s *redisstore.Store, ctx context.Context, max
 }
 
 func TestFailClosedNoServer(t *testing.T) {
-	port, err := redistest.FreePort()
+	port, err := proctest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

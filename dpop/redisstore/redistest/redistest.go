@@ -6,7 +6,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/jwtverify/jwtverify/internal/proctest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -62,7 +61,7 @@ type Server struct {
 	cmd  *exec.Cmd
 	addr string
 	dir  string
-	out  *syncBuffer
+	out  *proctest.Buffer
 	done chan struct{} // closed when the process has exited
 }
 
@@ -96,7 +95,7 @@ func Start(extra ...string) (*Server, error) {
 }
 
 func startRedisOnce(bin string, extra []string) (*Server, error) {
-	port, err := FreePort()
+	port, err := proctest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +106,7 @@ func startRedisOnce(bin string, extra []string) (*Server, error) {
 	s := &Server{
 		addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		dir:  dir,
-		out:  &syncBuffer{},
+		out:  &proctest.Buffer{},
 		done: make(chan struct{}),
 	}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
@@ -152,34 +151,4 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.done
 	os.RemoveAll(s.dir)
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago: for
-// a server of the test's own, or an address where nothing listens.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a process's output
-// and a test's reads at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

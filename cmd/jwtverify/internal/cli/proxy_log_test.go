@@ -11,13 +11,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/jwtverify/jwtverify/internal/proctest"
 )
 
 // captureStdLog sends the standard log package's output to a buffer until
 // the test ends. No test of this package runs in parallel.
-func captureStdLog(t *testing.T) *syncBuffer {
+func captureStdLog(t *testing.T) *proctest.Buffer {
 	t.Helper()
-	b := new(syncBuffer)
+	b := new(proctest.Buffer)
 	prev := log.Writer()
 	log.SetOutput(b)
 	t.Cleanup(func() { log.SetOutput(prev) })
@@ -46,7 +48,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	addr := closedAddr(t)
 	pf := parseProxyFlags(t, "--listen", "127.0.0.1:0", "--upstream", "http://user:s3cretpw@"+addr+"/base?api_key=s3cretq")
 	pf.key, pf.backend = writeFile(t, "ec.pem", pemOf(t, f)), "golang-jwt"
-	logs := new(syncBuffer)
+	logs := new(proctest.Buffer)
 	p, err := newProxy(pf, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +119,7 @@ func TestProxyServerErrorsToSlog(t *testing.T) {
 	f, _ := fixture(t)
 	pf := parseProxyFlags(t, "--listen", "127.0.0.1:0", "--upstream", "http://"+closedAddr(t))
 	pf.key, pf.backend = writeFile(t, "ec.pem", pemOf(t, f)), "golang-jwt"
-	logs := new(syncBuffer)
+	logs := new(proctest.Buffer)
 	p, err := newProxy(pf, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

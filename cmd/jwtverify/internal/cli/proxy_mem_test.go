@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jwtverify/jwtverify/internal/proctest"
 )
 
 // memListener is an in-memory net.Listener: dial hands it one end of a
@@ -60,31 +62,13 @@ type memAddr struct{}
 func (memAddr) Network() string { return "mem" }
 func (memAddr) String() string  { return "mem" }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // memProxy is a proxy served on in-memory listeners, with upstream behind
 // it on another, all inside the caller's synctest bubble.
 type memProxy struct {
 	proxy, metrics *memListener
-	log            *syncBuffer
+	log            *proctest.Buffer
 	stop           func() error // shuts down as on SIGTERM; the test's end calls it too
 }
 
@@ -97,7 +81,7 @@ func startMemProxy(t *testing.T, f *proxyFlags, upstream http.Handler) *memProxy
 	go usrv.Serve(up)
 	tr := &http.Transport{DialContext: up.dial}
 	f.upstream, f.transport = "http://upstream.test", tr
-	m := &memProxy{proxy: newMemListener(), metrics: newMemListener(), log: new(syncBuffer)}
+	m := &memProxy{proxy: newMemListener(), metrics: newMemListener(), log: new(proctest.Buffer)}
 	p, err := newProxy(f, slog.New(slog.NewTextHandler(m.log, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@
 package nginxtest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jwtverify/jwtverify/internal/proctest"
 )
 
 // sbin is where Debian's package puts nginx, often not in a user's PATH.
@@ -97,8 +98,8 @@ type Server struct {
 	addr string
 	dir  string
 	cmd  *exec.Cmd
-	out  *syncBuffer   // the process's stdout and stderr
-	done chan struct{} // closed when the process has exited
+	out  *proctest.Buffer // the process's stdout and stderr
+	done chan struct{}    // closed when the process has exited
 	stop sync.Once
 }
 
@@ -208,7 +209,7 @@ func indent(s, prefix string) string {
 // start runs nginx once in dir. retry reports whether another port may
 // succeed (this one was taken).
 func start(bin, dir, server string) (_ *Server, retry bool, _ error) {
-	port, err := FreePort()
+	port, err := proctest.FreePort()
 	if err != nil {
 		return nil, false, err
 	}
@@ -218,7 +219,7 @@ func start(bin, dir, server string) (_ *Server, retry bool, _ error) {
 	s := &Server{
 		addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		dir:  dir,
-		out:  &syncBuffer{},
+		out:  &proctest.Buffer{},
 		done: make(chan struct{}),
 	}
 	conf := filepath.Join(dir, "nginx.conf")
@@ -278,33 +279,4 @@ func (s *Server) Stop() {
 			<-s.done
 		}
 	})
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a process's output
-// and a test's reads at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
