@@ -1,12 +1,17 @@
 // Package proctest holds what the tests that run a real server (Redis,
-// nginx, SPIRE) or an in-process one share: a free loopback port and a
-// buffer a process writes while the test reads it. It is for tests and
+// nginx, SPIRE) or an in-process one share: installing Debian's package
+// of the server when it is missing, a free loopback port, and a buffer a
+// process writes while the test reads it. It is for tests and
 // their helper packages only.
 package proctest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"sync"
 )
 
@@ -43,4 +48,39 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// ErrCannotInstall is Install's error where installing is impossible:
+// not root, or no apt-get.
+var ErrCannotInstall = errors.New("installing needs root and apt-get")
+
+// Install installs Debian's package pkg (without recommended packages)
+// with apt-get, announcing it on stderr, and fetches the package lists
+// once and tries again if the first attempt fails (a machine whose lists
+// were never fetched has no candidate). It returns apt-get's output for
+// the caller's error message, and ErrCannotInstall where it cannot try.
+// The caller looks the program up afterwards: that, not the error, says
+// whether it is there.
+func Install(pkg string) ([]byte, error) {
+	apt, err := exec.LookPath("apt-get")
+	if os.Geteuid() != 0 || err != nil {
+		return nil, ErrCannotInstall
+	}
+	install := func() ([]byte, error) {
+		cmd := exec.Command(apt, "install", "-y", "--no-install-recommends", pkg)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	fmt.Fprintf(os.Stderr, "running apt-get install -y --no-install-recommends %s\n", pkg)
+	out, err := install()
+	if err != nil {
+		upd, uerr := exec.Command(apt, "update").CombinedOutput()
+		out = append(out, upd...)
+		if uerr == nil {
+			var again []byte
+			again, err = install()
+			out = append(out, again...)
+		}
+	}
+	return out, err
 }

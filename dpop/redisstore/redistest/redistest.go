@@ -26,27 +26,10 @@ func findRedisServer() (string, error) {
 	if p, err := exec.LookPath("redis-server"); err == nil {
 		return p, nil
 	}
-	apt, aptErr := exec.LookPath("apt-get")
-	if os.Geteuid() != 0 || aptErr != nil {
+	fmt.Fprintln(os.Stderr, "redistest: redis-server is not in PATH")
+	out, err := proctest.Install("redis-server")
+	if errors.Is(err, proctest.ErrCannotInstall) {
 		return "", errors.New("redis-server is not in PATH, and it cannot be installed here (installing needs root and apt-get): install it (Debian: apt-get install redis-server), or put it in PATH")
-	}
-	install := func() ([]byte, error) {
-		cmd := exec.Command(apt, "install", "-y", "--no-install-recommends", "redis-server")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	fmt.Fprintln(os.Stderr, "redistest: redis-server is not in PATH; running apt-get install -y redis-server")
-	out, err := install()
-	if err != nil {
-		// A machine whose package lists were never fetched has no
-		// candidate for redis-server: fetch them once, then try again.
-		upd, uerr := exec.Command(apt, "update").CombinedOutput()
-		out = append(out, upd...)
-		if uerr == nil {
-			var again []byte
-			again, err = install()
-			out = append(out, again...)
-		}
 	}
 	p, lerr := exec.LookPath("redis-server")
 	if lerr != nil {

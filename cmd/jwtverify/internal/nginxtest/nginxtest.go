@@ -61,30 +61,13 @@ func find() (string, error) {
 	if p, err := lookup(); err == nil {
 		return p, nil
 	}
-	apt, aptErr := exec.LookPath("apt-get")
-	if os.Geteuid() != 0 || aptErr != nil {
-		return "", errors.New("nginx is neither in PATH nor at " + sbin + ", and it cannot be installed here (installing needs root and apt-get): " + installHint)
-	}
-	install := func() ([]byte, error) {
-		cmd := exec.Command(apt, "install", "-y", "--no-install-recommends", "nginx")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
 	// On a machine with an init system and no policy-rc.d that forbids it,
 	// the package's scripts also start the system's nginx service (port
 	// 80, /etc/nginx); the tests' own nginx is separate from it.
-	fmt.Fprintln(os.Stderr, "nginxtest: nginx is not in PATH; running apt-get install -y --no-install-recommends nginx")
-	out, err := install()
-	if err != nil {
-		// A machine whose package lists were never fetched has no
-		// candidate for nginx: fetch them once, then try again.
-		upd, uerr := exec.Command(apt, "update").CombinedOutput()
-		out = append(out, upd...)
-		if uerr == nil {
-			var again []byte
-			again, err = install()
-			out = append(out, again...)
-		}
+	fmt.Fprintln(os.Stderr, "nginxtest: nginx is not in PATH")
+	out, err := proctest.Install("nginx")
+	if errors.Is(err, proctest.ErrCannotInstall) {
+		return "", errors.New("nginx is neither in PATH nor at " + sbin + ", and it cannot be installed here (installing needs root and apt-get): " + installHint)
 	}
 	p, lerr := lookup()
 	if lerr != nil {
