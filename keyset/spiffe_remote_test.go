@@ -327,8 +327,12 @@ func TestSPIFFEX509KeyNeverVerifies(t *testing.T) {
 		if _, err := v.Verify(ctx, sign("X", f.b)); !errors.Is(err, jwtverify.ErrUnknownKey) {
 			t.Fatalf("SVID signed by the x509-svid key under its kid: %v, want unknown_key", err)
 		}
-		for seq, body := range map[int64][]byte{2: bundle(t, 2, 300, x509Key), 3: bundle(t, 3, 300)} {
-			o.set(func(o *origin) { o.body = body })
+		for _, step := range []struct {
+			seq  int64
+			body []byte
+		}{{2, bundle(t, 2, 300, x509Key)}, {3, bundle(t, 3, 300)}} { // in order: the sequence only rises
+			seq := step.seq
+			o.set(func(o *origin) { o.body = step.body })
 			time.Sleep(time.Minute)
 			if err := r.Refresh(ctx); err != nil {
 				t.Fatalf("sequence %d without JWT keys: %v", seq, err)

@@ -3,12 +3,13 @@ package backendtest
 import (
 	"context"
 	"crypto"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,13 +18,20 @@ import (
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
-// WycheproofEnv names the environment variable that points at a copy of
-// the testvectors_v1 directory of Project Wycheproof
-// (https://github.com/C2SP/wycheproof, Apache License 2.0). The vectors are
-// not part of this repository. Without the variable, Wycheproof looks in
-// shared/wycheproof/testvectors_v1 beside the root of the module under
-// test, where CI keeps a copy.
+// WycheproofEnv names the environment variable that may point at another
+// copy of the testvectors_v1 directory of Project Wycheproof
+// (https://github.com/C2SP/wycheproof), for example a newer one to try
+// before it replaces the committed copy. Without it, Wycheproof runs the
+// vectors committed under testdata/wycheproof (Apache License 2.0; the
+// LICENSE and the upstream commit are beside them), which are embedded in
+// this package.
 const WycheproofEnv = "WYCHEPROOF_DIR"
+
+// committedVectors holds the files of wycheproofFiles, as C2SP/wycheproof
+// published them, byte for byte.
+//
+//go:embed testdata/wycheproof/testvectors_v1/*.json
+var committedVectors embed.FS
 
 // wycheproofFiles are the vector files Wycheproof runs: every file of
 // testvectors_v1 whose algorithm JWS has (RFC 7518, RFC 8037), plus the
@@ -85,8 +93,8 @@ var wycheproofDeviations = []wycheproofDeviation{
 // and on any listed deviation that no longer happens. A vector marked
 // "acceptable" must be refused; an RSA-PSS vector is run as the JWS
 // algorithm of its hash, so those signed with other PSS parameters must be
-// refused. It skips when the vectors are not found (see WycheproofEnv) and
-// fails when WycheproofEnv names a directory that does not hold them.
+// refused. It fails when WycheproofEnv names a directory that does not
+// hold the vectors.
 //
 // Raw signature vectors (RSA PKCS #1 v1.5, RSA-PSS, ECDSA P1363, Ed25519)
 // go through a Verifier whose backend is b with the signing input replaced by
@@ -101,7 +109,7 @@ var wycheproofDeviations = []wycheproofDeviation{
 // with keyset.ParseJWKS as they are.
 func Wycheproof(t *testing.T, b jwtverify.Backend) {
 	t.Helper()
-	dir := wycheproofDir(t)
+	vectors := wycheproofVectors(t)
 	listed := map[string]map[int]string{} // file -> tcId -> reason
 	for _, d := range wycheproofDeviations {
 		if listed[d.file] == nil {
@@ -113,7 +121,7 @@ func Wycheproof(t *testing.T, b jwtverify.Backend) {
 	}
 	for _, name := range wycheproofFiles {
 		t.Run(name, func(t *testing.T) {
-			problems, summary := judgeWycheproof(runWycheproofFile(t, b, filepath.Join(dir, name)), listed[name], b.Name())
+			problems, summary := judgeWycheproof(runWycheproofFile(t, b, vectors, name), listed[name], b.Name())
 			for _, p := range problems {
 				t.Error(p)
 			}
@@ -161,36 +169,24 @@ func judgeWycheproof(vectors []wycheproofVector, listed map[int]string, backend 
 	return problems, summary
 }
 
-// wycheproofDir returns the directory of the vectors, skipping t when
-// there is none and failing it when WycheproofEnv names a missing one.
-func wycheproofDir(t *testing.T) string {
+// wycheproofVectors returns the vectors to run: the directory
+// WycheproofEnv names, failing t when it does not hold them, else the
+// committed copy.
+func wycheproofVectors(t *testing.T) fs.FS {
 	t.Helper()
-	if dir := os.Getenv(WycheproofEnv); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, wycheproofFiles[0])); err != nil {
-			t.Fatalf("%s=%s does not hold the Wycheproof vectors: %v", WycheproofEnv, dir, err)
+	dir := os.Getenv(WycheproofEnv)
+	if dir == "" {
+		sub, err := fs.Sub(committedVectors, "testdata/wycheproof/testvectors_v1")
+		if err != nil {
+			t.Fatal(err)
 		}
-		return dir
+		return sub
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	vectors := os.DirFS(dir)
+	if _, err := fs.Stat(vectors, wycheproofFiles[0]); err != nil {
+		t.Fatalf("%s=%s does not hold the Wycheproof vectors: %v", WycheproofEnv, dir, err)
 	}
-	root := wd
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatalf("no go.mod above %s", wd)
-		}
-		root = parent
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "wycheproof", "testvectors_v1")
-	if _, err := os.Stat(filepath.Join(dir, wycheproofFiles[0])); err != nil {
-		t.Skipf("Wycheproof vectors not found: set %s to a copy of testvectors_v1 from https://github.com/C2SP/wycheproof, or place it at %s", WycheproofEnv, dir)
-	}
-	return dir
+	return vectors
 }
 
 // wycheproofVector is one vector and its outcome.
@@ -259,9 +255,9 @@ func (r *recorder) VerifySignature(alg string, key any, input string, sig []byte
 }
 
 // runWycheproofFile runs every vector of one file against b.
-func runWycheproofFile(t *testing.T, b jwtverify.Backend, path string) []wycheproofVector {
+func runWycheproofFile(t *testing.T, b jwtverify.Backend, vectors fs.FS, path string) []wycheproofVector {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	data, err := fs.ReadFile(vectors, path)
 	if err != nil {
 		t.Fatal(err)
 	}

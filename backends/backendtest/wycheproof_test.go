@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func TestWycheproofRunnerJudgesRawVectors(t *testing.T) {
 			group("SHA-1", 20, vec(7, 20, "valid")), // no JWS algorithm
 		},
 	})
-	vectors := runWycheproofFile(t, golangjwt.Backend{}, path)
+	vectors := runWycheproofFile(t, golangjwt.Backend{}, os.DirFS(filepath.Dir(path)), filepath.Base(path))
 	got := map[int]bool{}
 	for _, v := range vectors {
 		got[v.tcID] = v.got
@@ -121,7 +122,7 @@ func TestWycheproofRunnerJudgesJWSVectors(t *testing.T) {
 		jws:  {1: true, 2: false, 3: false, 4: true, 5: false},
 		jwks: {1: true, 2: false},
 	} {
-		for _, v := range runWycheproofFile(t, golangjwt.Backend{}, path) {
+		for _, v := range runWycheproofFile(t, golangjwt.Backend{}, os.DirFS(filepath.Dir(path)), filepath.Base(path)) {
 			if v.got != want[v.tcID] {
 				t.Errorf("%s tcId %d accepted %v, want %v", filepath.Base(path), v.tcID, v.got, want[v.tcID])
 			}
@@ -129,29 +130,42 @@ func TestWycheproofRunnerJudgesJWSVectors(t *testing.T) {
 	}
 }
 
-func TestWycheproofDirFromEnv(t *testing.T) {
+func TestWycheproofVectorsFromEnv(t *testing.T) {
 	dir := t.TempDir()
-	writeJSON(t, dir, wycheproofFiles[0], map[string]any{})
+	writeJSON(t, dir, wycheproofFiles[0], map[string]any{"schema": "from the environment"})
 	t.Setenv(WycheproofEnv, dir)
-	if got := wycheproofDir(t); got != dir {
-		t.Fatalf("wycheproofDir() = %q, want %q", got, dir)
+	data, err := fs.ReadFile(wycheproofVectors(t), wycheproofFiles[0])
+	if err != nil || !strings.Contains(string(data), "from the environment") {
+		t.Fatalf("wycheproofVectors() with %s set read %q, %v; want the file in %s", WycheproofEnv, data, err, dir)
 	}
 }
 
-func TestWycheproofDirBesideModule(t *testing.T) {
-	root := t.TempDir()
-	module := filepath.Join(root, "clone")
-	vectors := filepath.Join(root, "shared", "wycheproof", "testvectors_v1")
-	for _, d := range []string{filepath.Join(module, "pkg"), vectors} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
+// TestWycheproofVectorsCommitted: without the environment variable, every
+// file the runner names is in the committed copy, with its licence beside
+// it, so no clone ever runs fewer vectors than the list says.
+func TestWycheproofVectorsCommitted(t *testing.T) {
+	t.Setenv(WycheproofEnv, "")
+	vectors := wycheproofVectors(t)
+	names, err := fs.Glob(vectors, "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(wycheproofFiles) {
+		t.Errorf("%d committed vector files, %d in wycheproofFiles: keep the two in step", len(names), len(wycheproofFiles))
+	}
+	for _, name := range wycheproofFiles {
+		data, err := fs.ReadFile(vectors, name)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var f wpFile
+		if err := json.Unmarshal(data, &f); err != nil || len(f.TestGroups) == 0 {
+			t.Errorf("%s: %d groups, %v", name, len(f.TestGroups), err)
 		}
 	}
-	writeJSON(t, module, "go.mod", nil)
-	writeJSON(t, vectors, wycheproofFiles[0], map[string]any{})
-	t.Setenv(WycheproofEnv, "")
-	t.Chdir(filepath.Join(module, "pkg"))
-	if got := wycheproofDir(t); got != vectors {
-		t.Fatalf("wycheproofDir() = %q, want %q", got, vectors)
+	licence, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "LICENSE"))
+	if err != nil || !strings.Contains(string(licence), "Apache License") {
+		t.Errorf("testdata/wycheproof/LICENSE: %v", err)
 	}
 }
