@@ -234,89 +234,87 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 }
 
 func TestTenantsCoalesceAndGate(t *testing.T) {
-	secret := testkeys.Load().HMAC
-	key, _ := jwtverify.NewSecretKey("", "", secret)
-	static, _ := keyset.NewStatic(key)
-	var builds atomic.Int32
-	release := make(chan struct{})
-	fail := atomic.Bool{}
-	clock := now
-	var mu sync.Mutex
-	tn, err := issuers.NewTenants(issuers.TenantsConfig{
-		Allow: allow,
-		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
-			builds.Add(1)
-			<-release
-			if fail.Load() {
-				return nil, errors.New("discovery failed")
-			}
-			return verifierFor(t, iss, static), nil
-		},
-		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return clock },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tn.Close()
-	tok := sign(t, "HS256", secret, "", tenantIssuer(7))
-
-	// One caller gives up; the others still get the shared build.
-	cctx, cancel := context.WithCancel(context.Background())
-	gaveUp := make(chan error, 1)
-	go func() { _, err := tn.Verify(cctx, tok); gaveUp <- err }()
-	for builds.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for i := 0; i < 100; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, err := tn.Verify(context.Background(), tok); errs <- err }()
-	}
-	cancel()
-	if err := <-gaveUp; !errors.Is(err, jwtverify.ErrKeysUnavailable) {
-		t.Fatalf("cancelled caller: %v", err)
-	}
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	synctest.Test(t, func(t *testing.T) {
+		secret := testkeys.Load().HMAC
+		key, _ := jwtverify.NewSecretKey("", "", secret)
+		static, _ := keyset.NewStatic(key)
+		var builds atomic.Int32
+		release := make(chan struct{})
+		fail := atomic.Bool{}
+		tn, err := issuers.NewTenants(issuers.TenantsConfig{
+			Allow: allow,
+			New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+				builds.Add(1)
+				<-release
+				if fail.Load() {
+					return nil, errors.New("discovery failed")
+				}
+				return verifierFor(t, iss, static), nil
+			},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if builds.Load() != 1 {
-		t.Fatalf("%d builds for one issuer, want 1", builds.Load())
-	}
+		defer tn.Close()
+		tok := sign(t, "HS256", secret, "", tenantIssuer(7))
 
-	// Issuers that Allow refuses cost no build.
-	for _, iss := range []string{"https://login.example/tx", "https://evil.example/t1", "https://login.example/t123456789"} {
-		if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", iss)); !errors.Is(err, jwtverify.ErrIssuer) {
-			t.Fatalf("%s: %v", iss, err)
+		// One caller gives up; the others still get the shared build.
+		cctx, cancel := context.WithCancel(context.Background())
+		gaveUp := make(chan error, 1)
+		go func() { _, err := tn.Verify(cctx, tok); gaveUp <- err }()
+		synctest.Wait() // the build has started and waits for release
+		if builds.Load() != 1 {
+			t.Fatalf("%d builds started, want 1", builds.Load())
 		}
-	}
-	if builds.Load() != 1 {
-		t.Fatalf("refused issuers were built")
-	}
+		var wg sync.WaitGroup
+		errs := make(chan error, 100)
+		for i := 0; i < 100; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, err := tn.Verify(context.Background(), tok); errs <- err }()
+		}
+		cancel()
+		if err := <-gaveUp; !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatalf("cancelled caller: %v", err)
+		}
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if builds.Load() != 1 {
+			t.Fatalf("%d builds for one issuer, want 1", builds.Load())
+		}
 
-	// A failed build is remembered for FailureTTL.
-	fail.Store(true)
-	bad := sign(t, "HS256", secret, "", tenantIssuer(8))
-	for i := 0; i < 10; i++ {
-		if _, err := tn.Verify(context.Background(), bad); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
-			t.Fatal(err)
+		// Issuers that Allow refuses cost no build.
+		for _, iss := range []string{"https://login.example/tx", "https://evil.example/t1", "https://login.example/t123456789"} {
+			if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", iss)); !errors.Is(err, jwtverify.ErrIssuer) {
+				t.Fatalf("%s: %v", iss, err)
+			}
 		}
-	}
-	if builds.Load() != 2 {
-		t.Fatalf("%d builds, want 2: a failure must not be retried at once", builds.Load())
-	}
-	fail.Store(false)
-	mu.Lock()
-	clock = clock.Add(30 * time.Second) // the default FailureTTL
-	mu.Unlock()
-	if _, err := tn.Verify(context.Background(), bad); err != nil {
-		t.Fatalf("after FailureTTL: %v", err)
-	}
+		if builds.Load() != 1 {
+			t.Fatalf("refused issuers were built")
+		}
+
+		// A failed build is remembered for FailureTTL.
+		fail.Store(true)
+		bad := sign(t, "HS256", secret, "", tenantIssuer(8))
+		for i := 0; i < 10; i++ {
+			if _, err := tn.Verify(context.Background(), bad); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+				t.Fatal(err)
+			}
+		}
+		if builds.Load() != 2 {
+			t.Fatalf("%d builds, want 2: a failure must not be retried at once", builds.Load())
+		}
+		fail.Store(false)
+		time.Sleep(30 * time.Second) // the default FailureTTL
+		if _, err := tn.Verify(context.Background(), bad); err != nil {
+			t.Fatalf("after FailureTTL: %v", err)
+		}
+	})
 }
 
 // An evicted tenant whose verifier an in-flight Verify still uses is closed
@@ -376,81 +374,83 @@ func (c remoteVerifier) Close() { c.r.Close() }
 // Failing issuers are remembered apart and never evict working ones; builds
 // are rate limited.
 func TestFailuresDoNotEvictAndBuildsAreLimited(t *testing.T) {
-	secret := testkeys.Load().HMAC
-	key, _ := jwtverify.NewSecretKey("", "", secret)
-	static, _ := keyset.NewStatic(key)
-	var builds atomic.Int32
-	clock := now
-	tn, err := issuers.NewTenants(issuers.TenantsConfig{
-		Allow: allow, Size: 10, BuildsPerSecond: 5,
-		Now: func() time.Time { return clock },
-		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
-			builds.Add(1)
-			if iss == tenantIssuer(1) {
-				return verifierFor(t, iss, static), nil
-			}
-			return nil, errors.New("no such tenant")
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tn.Close()
-	ctx := context.Background()
-	good := sign(t, "HS256", secret, "", tenantIssuer(1))
-	if _, err := tn.Verify(ctx, good); err != nil {
-		t.Fatal(err)
-	}
-	for i := 100; i < 120; i++ { // 20 allowed names that do not exist
-		if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(i))); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+	synctest.Test(t, func(t *testing.T) {
+		secret := testkeys.Load().HMAC
+		key, _ := jwtverify.NewSecretKey("", "", secret)
+		static, _ := keyset.NewStatic(key)
+		var builds atomic.Int32
+		tn, err := issuers.NewTenants(issuers.TenantsConfig{
+			Allow: allow, Size: 10, BuildsPerSecond: 5,
+			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+				builds.Add(1)
+				if iss == tenantIssuer(1) {
+					return verifierFor(t, iss, static), nil
+				}
+				return nil, errors.New("no such tenant")
+			},
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	// The good tenant took one of the 5; the first half of the burst is
-	// admitted as it comes, the rest by chance.
-	n := builds.Load()
-	if n < 3 || n > 5 {
-		t.Fatalf("%d builds within one second, want 3 to 5 (the bucket)", n)
-	}
-	if _, err := tn.Verify(ctx, good); err != nil || builds.Load() != n {
-		t.Fatalf("the working tenant was evicted or rebuilt: %v, %d builds", err, builds.Load())
-	}
-	clock = clock.Add(time.Second) // the bucket refills
-	if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(200))); !errors.Is(err, jwtverify.ErrKeysUnavailable) || builds.Load() != n+1 {
-		t.Fatalf("after refill: %v, %d builds", err, builds.Load())
-	}
+		defer tn.Close()
+		ctx := context.Background()
+		good := sign(t, "HS256", secret, "", tenantIssuer(1))
+		if _, err := tn.Verify(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+		for i := 100; i < 120; i++ { // 20 allowed names that do not exist
+			if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(i))); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+				t.Fatal(err)
+			}
+		}
+		// The good tenant took one of the 5; the first half of the burst is
+		// admitted as it comes, the rest by chance.
+		n := builds.Load()
+		if n < 3 || n > 5 {
+			t.Fatalf("%d builds within one second, want 3 to 5 (the bucket)", n)
+		}
+		if _, err := tn.Verify(ctx, good); err != nil || builds.Load() != n {
+			t.Fatalf("the working tenant was evicted or rebuilt: %v, %d builds", err, builds.Load())
+		}
+		time.Sleep(time.Second) // the bucket refills
+		if _, err := tn.Verify(ctx, sign(t, "HS256", secret, "", tenantIssuer(200))); !errors.Is(err, jwtverify.ErrKeysUnavailable) || builds.Load() != n+1 {
+			t.Fatalf("after refill: %v, %d builds", err, builds.Load())
+		}
+	})
 }
 
 // A build that ends after Close is closed, not kept.
 func TestBuildEndingAfterClose(t *testing.T) {
-	secret := testkeys.Load().HMAC
-	key, _ := jwtverify.NewSecretKey("", "", secret)
-	static, _ := keyset.NewStatic(key)
-	var closed atomic.Int32
-	started, proceed := make(chan struct{}), make(chan struct{})
-	tn, err := issuers.NewTenants(issuers.TenantsConfig{
-		Allow: allow,
-		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
-			close(started)
-			<-proceed
-			return closer{verifierFor(t, iss, static), &closed}, nil
-		},
+	synctest.Test(t, func(t *testing.T) {
+		secret := testkeys.Load().HMAC
+		key, _ := jwtverify.NewSecretKey("", "", secret)
+		static, _ := keyset.NewStatic(key)
+		var closed atomic.Int32
+		started, proceed := make(chan struct{}), make(chan struct{})
+		tn, err := issuers.NewTenants(issuers.TenantsConfig{
+			Allow: allow,
+			New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+				close(started)
+				<-proceed
+				return closer{verifierFor(t, iss, static), &closed}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(1))); close(done) }()
+		<-started
+		closeDone := make(chan struct{})
+		go func() { tn.Close(); close(closeDone) }()
+		synctest.Wait() // Close has marked the Tenants closed and waits for the build
+		close(proceed)
+		<-done
+		<-closeDone
+		if tn.Len() != 0 || closed.Load() != 1 {
+			t.Fatalf("after Close: %d held, %d closed", tn.Len(), closed.Load())
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(1))); close(done) }()
-	<-started
-	closeDone := make(chan struct{})
-	go func() { tn.Close(); close(closeDone) }()
-	time.Sleep(10 * time.Millisecond) // Close has marked the Tenants closed
-	close(proceed)
-	<-done
-	<-closeDone
-	if tn.Len() != 0 || closed.Load() != 1 {
-		t.Fatalf("after Close: %d held, %d closed", tn.Len(), closed.Load())
-	}
 }
 
 // TestTenantsFloodOfFailingIssuers reproduces issue 9's flood: twelve
@@ -543,87 +543,87 @@ func TestTenantsFloodOfFailingIssuers(t *testing.T) {
 // Verify's error carries neither. Issuers built before
 // are rebuilt after eviction even with the budget spent.
 func TestTenantsBuildEvents(t *testing.T) {
-	secret := testkeys.Load().HMAC
-	key, _ := jwtverify.NewSecretKey("", "", secret)
-	static, _ := keyset.NewStatic(key)
-	errNoTenant := errors.New("discovery: HTTP status 404 for this tenant")
-	var mu sync.Mutex
-	var events []issuers.BuildEvent
-	clock := now
-	tn, err := issuers.NewTenants(issuers.TenantsConfig{
-		Allow:           func(iss string) bool { return strings.HasPrefix(iss, "https://login.example/") },
-		Size:            1,
-		BuildsPerSecond: 1,
-		Now:             func() time.Time { return clock },
-		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
-			if strings.HasSuffix(iss, "/bad") || len(iss) > 1000 {
-				return nil, errNoTenant
+	synctest.Test(t, func(t *testing.T) {
+		secret := testkeys.Load().HMAC
+		key, _ := jwtverify.NewSecretKey("", "", secret)
+		static, _ := keyset.NewStatic(key)
+		errNoTenant := errors.New("discovery: HTTP status 404 for this tenant")
+		var mu sync.Mutex
+		var events []issuers.BuildEvent
+		tn, err := issuers.NewTenants(issuers.TenantsConfig{
+			Allow:           func(iss string) bool { return strings.HasPrefix(iss, "https://login.example/") },
+			Size:            1,
+			BuildsPerSecond: 1,
+			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+				if strings.HasSuffix(iss, "/bad") || len(iss) > 1000 {
+					return nil, errNoTenant
+				}
+				return verifierFor(t, iss, static), nil
+			},
+			OnBuild: func(ev issuers.BuildEvent) { mu.Lock(); events = append(events, ev); mu.Unlock() },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tn.Close()
+		long := "https://login.example/" + strings.Repeat("é", 1000) // 2 bytes a character
+		iss := map[string]string{"good1": tenantIssuer(1), "good2": tenantIssuer(2), "good3": tenantIssuer(3), "bad": "https://login.example/bad", "long": long}
+		for _, step := range []struct {
+			name    string
+			advance time.Duration
+			outcome string
+			known   bool
+		}{
+			{"good1", 0, "built", false},
+			{"bad", 0, "limited", false}, // the bucket (1) is spent
+			{"bad", time.Second, "failed", false},
+			{"bad", 0, "", false}, // the failure is served: no build
+			{"long", time.Second, "failed", false},
+			{"good2", time.Second, "built", false}, // evicts good1 (Size 1)
+			{"good1", 0, "built", true},            // the bucket is spent, but good1 is known
+			{"good3", 0, "limited", false},
+		} {
+			time.Sleep(step.advance)
+			mu.Lock()
+			before := len(events)
+			mu.Unlock()
+			_, verr := tn.Verify(context.Background(), sign(t, "HS256", secret, "", iss[step.name]))
+			mu.Lock()
+			got := events[before:]
+			mu.Unlock()
+			if (verr == nil) != (step.outcome == "built") {
+				t.Fatalf("%s: Verify = %v", step.name, verr)
 			}
-			return verifierFor(t, iss, static), nil
-		},
-		OnBuild: func(ev issuers.BuildEvent) { mu.Lock(); events = append(events, ev); mu.Unlock() },
+			if verr != nil && (strings.Contains(verr.Error(), "404") || strings.Contains(verr.Error(), "login.example")) {
+				t.Errorf("%s: Verify's error carries the reason or the issuer: %v", step.name, verr)
+			}
+			if step.outcome == "" {
+				if len(got) != 0 {
+					t.Errorf("%s: events %+v, want none", step.name, got)
+				}
+				continue
+			}
+			if len(got) != 1 {
+				t.Fatalf("%s: events %+v, want one", step.name, got)
+			}
+			ev := got[0]
+			if ev.Outcome != step.outcome || ev.Known != step.known {
+				t.Errorf("%s: event %+v, want outcome %s, known %v", step.name, ev, step.outcome, step.known)
+			}
+			if (step.outcome == "failed") != errors.Is(ev.Err, errNoTenant) {
+				t.Errorf("%s: event error %v", step.name, ev.Err)
+			}
+			if step.name == "long" {
+				// 22 bytes of prefix and 117 two-byte characters: the cut at 256
+				// falls on a character boundary.
+				if len(ev.Issuer) != 256 || !utf8.ValidString(ev.Issuer) || !strings.HasPrefix(long, ev.Issuer) {
+					t.Errorf("long issuer reported as %d bytes %q", len(ev.Issuer), ev.Issuer)
+				}
+			} else if ev.Issuer != iss[step.name] {
+				t.Errorf("%s: event issuer %q", step.name, ev.Issuer)
+			}
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tn.Close()
-	long := "https://login.example/" + strings.Repeat("é", 1000) // 2 bytes a character
-	iss := map[string]string{"good1": tenantIssuer(1), "good2": tenantIssuer(2), "good3": tenantIssuer(3), "bad": "https://login.example/bad", "long": long}
-	for _, step := range []struct {
-		name    string
-		advance time.Duration
-		outcome string
-		known   bool
-	}{
-		{"good1", 0, "built", false},
-		{"bad", 0, "limited", false}, // the bucket (1) is spent
-		{"bad", time.Second, "failed", false},
-		{"bad", 0, "", false}, // the failure is served: no build
-		{"long", time.Second, "failed", false},
-		{"good2", time.Second, "built", false}, // evicts good1 (Size 1)
-		{"good1", 0, "built", true},            // the bucket is spent, but good1 is known
-		{"good3", 0, "limited", false},
-	} {
-		clock = clock.Add(step.advance)
-		mu.Lock()
-		before := len(events)
-		mu.Unlock()
-		_, verr := tn.Verify(context.Background(), sign(t, "HS256", secret, "", iss[step.name]))
-		mu.Lock()
-		got := events[before:]
-		mu.Unlock()
-		if (verr == nil) != (step.outcome == "built") {
-			t.Fatalf("%s: Verify = %v", step.name, verr)
-		}
-		if verr != nil && (strings.Contains(verr.Error(), "404") || strings.Contains(verr.Error(), "login.example")) {
-			t.Errorf("%s: Verify's error carries the reason or the issuer: %v", step.name, verr)
-		}
-		if step.outcome == "" {
-			if len(got) != 0 {
-				t.Errorf("%s: events %+v, want none", step.name, got)
-			}
-			continue
-		}
-		if len(got) != 1 {
-			t.Fatalf("%s: events %+v, want one", step.name, got)
-		}
-		ev := got[0]
-		if ev.Outcome != step.outcome || ev.Known != step.known {
-			t.Errorf("%s: event %+v, want outcome %s, known %v", step.name, ev, step.outcome, step.known)
-		}
-		if (step.outcome == "failed") != errors.Is(ev.Err, errNoTenant) {
-			t.Errorf("%s: event error %v", step.name, ev.Err)
-		}
-		if step.name == "long" {
-			// 22 bytes of prefix and 117 two-byte characters: the cut at 256
-			// falls on a character boundary.
-			if len(ev.Issuer) != 256 || !utf8.ValidString(ev.Issuer) || !strings.HasPrefix(long, ev.Issuer) {
-				t.Errorf("long issuer reported as %d bytes %q", len(ev.Issuer), ev.Issuer)
-			}
-		} else if ev.Issuer != iss[step.name] {
-			t.Errorf("%s: event issuer %q", step.name, ev.Issuer)
-		}
-	}
 }
 
 // A budget below one build a second still admits builds.

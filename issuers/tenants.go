@@ -66,7 +66,7 @@ type BuildEvent struct {
 // TenantsConfig configures Tenants. Allow and New are required, so the
 // zero TenantsConfig is refused; every other zero value is a documented
 // default. NewTenants copies it and keeps its functions (Allow, New,
-// OnBuild, Now), which are called from concurrent Verify calls: they must
+// OnBuild), which are called from concurrent Verify calls: they must
 // be safe for concurrent use.
 type TenantsConfig struct {
 	// Allow reports whether iss names an issuer to serve. Required. It sees
@@ -116,8 +116,6 @@ type TenantsConfig struct {
 	// MaxTokenBytes bounds the tokens read. Zero: 16 KiB (16384 bytes),
 	// as jwtverify.Config.MaxTokenBytes.
 	MaxTokenBytes int
-	// Now returns the current time. Nil: time.Now.
-	Now func() time.Time
 }
 
 // Tenants verifies tokens of many issuers, building each issuer's verifier
@@ -174,9 +172,6 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	cfg.FailureTTL = cmp.Or(cfg.FailureTTL, defaultFailureTTL)
 	cfg.BuildsPerSecond = cmp.Or(cfg.BuildsPerSecond, defaultBuildsPerSecond)
 	cfg.MaxTokenBytes = cmp.Or(cfg.MaxTokenBytes, jws.DefaultMaxBytes)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Size < 0 || cfg.BuildTimeout < 0 || cfg.FailureTTL < 0 || cfg.MaxTokenBytes < 0 || cfg.BuildsPerSecond < 0 || cfg.KnownIssuers < 0 {
 		return nil, fmt.Errorf("%w: negative limit", jwtverify.ErrInvalidConfig)
 	}
@@ -257,7 +252,7 @@ func (t *Tenants) Verify(ctx context.Context, token string) (*jwtverify.Token, e
 	for attempt := 0; attempt < 3; attempt++ {
 		te, ok := t.cache.Get(iss)
 		if !ok {
-			if until, failed := t.failures.Get(iss); failed && t.cfg.Now().Before(until) {
+			if until, failed := t.failures.Get(iss); failed && time.Now().Before(until) {
 				return nil, errBuildFailed
 			}
 			if te, err = t.build(ctx, iss); err != nil {
@@ -305,14 +300,14 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		}
 		bctx, cancel := context.WithTimeout(t.base, t.cfg.BuildTimeout)
 		defer cancel()
-		start := t.cfg.Now()
+		start := time.Now()
 		v, err := t.cfg.New(bctx, iss)
-		ev.Duration = t.cfg.Now().Sub(start)
+		ev.Duration = time.Now().Sub(start)
 		if err == nil && v == nil {
 			err = errors.New("the New function returned no verifier")
 		}
 		if err != nil {
-			t.failures.Add(iss, t.cfg.Now().Add(t.cfg.FailureTTL))
+			t.failures.Add(iss, time.Now().Add(t.cfg.FailureTTL))
 			ev.Outcome, ev.Err = outcomeFailed, err
 			t.report(ev)
 			return nil, errBuildFailed
@@ -369,7 +364,7 @@ func eventIssuer(iss string) string {
 // every build the moment one is refilled. The two steps need not be one:
 // AllowN alone spends, so the budget holds whatever runs in between.
 func (t *Tenants) allowBuild() bool {
-	now := t.cfg.Now()
+	now := time.Now()
 	half := float64(t.builds.Burst()) / 2
 	if level := t.builds.TokensAt(now); level < half && rand.Float64()*half >= level {
 		return false
