@@ -58,15 +58,6 @@ func ExampleRouter() {
 	// rejected: issuer
 }
 
-// exampleTenant is the verifier of one tenant's issuer and the key set it owns:
-// Tenants closes it when it is evicted and on Close.
-type exampleTenant struct {
-	*jwtverify.Verifier
-	keys *keyset.Remote
-}
-
-func (t exampleTenant) Close() { t.keys.Close() }
-
 // Tenants builds each tenant's verifier on the tenant's first token and
 // keeps it for the next ones.
 func ExampleTenants() {
@@ -79,17 +70,17 @@ func ExampleTenants() {
 
 	tenants, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: func(iss string) bool { return known[iss] },
-		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+		New: func(ctx context.Context, iss string) (issuers.Verifier, func(), error) {
 			keys, err := keyset.Discover(ctx, iss, keyset.RemoteConfig{})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			v, err := golangjwt.New(jwtverify.Config{Keys: keys, Issuers: []string{iss}, Audiences: []string{"api"}})
 			if err != nil {
 				keys.Close()
-				return nil, err
+				return nil, nil, err
 			}
-			return exampleTenant{v, keys}, nil
+			return v, keys.Close, nil // Tenants closes the key set when it drops the tenant
 		},
 		OnBuild: func(ev issuers.BuildEvent) { fmt.Println("build:", ev.Outcome) },
 	})

@@ -136,39 +136,24 @@ func allow(iss string) bool {
 	return true
 }
 
-// closer is a verifier that counts its Close calls.
-type closer struct {
-	issuers.Verifier
-	closed *atomic.Int32
-}
+// counting returns a release that counts its calls in n.
+func counting(n *atomic.Int32) func() { return func() { n.Add(1) } }
 
-func (c closer) Close() error { c.closed.Add(1); return nil }
-
-// plainCloser is a verifier whose Close returns nothing, as
-// keyset.Remote's.
-type plainCloser struct {
-	issuers.Verifier
-	closed *atomic.Int32
-}
-
-func (c plainCloser) Close() { c.closed.Add(1) }
-
-// TestTenantsClosesBothCloseShapes: evicted verifiers and those held at
-// Close are closed whether their Close returns an error (io.Closer) or
-// nothing (keyset.Remote).
-func TestTenantsClosesBothCloseShapes(t *testing.T) {
+// TestTenantsReleases: the release New returns is called once for each
+// evicted verifier and each held at Close; a nil release is allowed.
+func TestTenantsReleases(t *testing.T) {
 	secret := testkeys.Load().HMAC
 	key, _ := jwtverify.NewSecretKey("", "", secret)
 	static, _ := keyset.NewStatic(key)
-	var withErr, plain atomic.Int32
+	var released atomic.Int32
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, Size: 2, BuildsPerSecond: 1e9,
-		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
 			v := verifierFor(t, iss, static)
-			if strings.HasSuffix(iss, "0") || strings.HasSuffix(iss, "2") || strings.HasSuffix(iss, "4") {
-				return closer{v, &withErr}, nil
+			if strings.HasSuffix(iss, "1") || strings.HasSuffix(iss, "3") {
+				return v, nil, nil // nothing to free
 			}
-			return plainCloser{v, &plain}, nil
+			return v, counting(&released), nil
 		},
 	})
 	if err != nil {
@@ -179,9 +164,12 @@ func TestTenantsClosesBothCloseShapes(t *testing.T) {
 			t.Fatalf("tenant %d: %v", i, err)
 		}
 	}
+	if released.Load() > 2 {
+		t.Fatalf("%d releases before Close, want at most 2 (t0 and t2 evicted)", released.Load())
+	}
 	tn.Close()
-	if withErr.Load() != 3 || plain.Load() != 2 {
-		t.Fatalf("closed %d io.Closers (want 3) and %d Close() verifiers (want 2)", withErr.Load(), plain.Load())
+	if released.Load() != 3 {
+		t.Fatalf("%d releases, want 3 (t0, t2 and t4; t1 and t3 have none)", released.Load())
 	}
 }
 
@@ -193,9 +181,9 @@ func TestTenantsBoundedAt100000Issuers(t *testing.T) {
 	const size = 1000
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow,
-		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+		New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
 			builds.Add(1)
-			return closer{verifierFor(t, iss, static), &closed}, nil
+			return verifierFor(t, iss, static), counting(&closed), nil
 		},
 		Size:            size,
 		BuildsPerSecond: 1e9,
@@ -243,13 +231,13 @@ func TestTenantsCoalesceAndGate(t *testing.T) {
 		fail := atomic.Bool{}
 		tn, err := issuers.NewTenants(issuers.TenantsConfig{
 			Allow: allow,
-			New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+			New: func(ctx context.Context, iss string) (issuers.Verifier, func(), error) {
 				builds.Add(1)
 				<-release
 				if fail.Load() {
-					return nil, errors.New("discovery failed")
+					return nil, nil, errors.New("discovery failed")
 				}
-				return verifierFor(t, iss, static), nil
+				return verifierFor(t, iss, static), nil, nil
 			},
 		})
 		if err != nil {
@@ -336,12 +324,12 @@ func TestEvictionWaitsForVerify(t *testing.T) {
 	defer srv.Close()
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, Size: 1,
-		New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+		New: func(ctx context.Context, iss string) (issuers.Verifier, func(), error) {
 			r, err := keyset.NewRemote(srv.URL, keyset.RemoteConfig{})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return remoteVerifier{verifierFor(t, iss, r), r}, nil
+			return verifierFor(t, iss, r), r.Close, nil
 		},
 	})
 	if err != nil {
@@ -364,13 +352,6 @@ func TestEvictionWaitsForVerify(t *testing.T) {
 	<-done2
 }
 
-type remoteVerifier struct {
-	issuers.Verifier
-	r *keyset.Remote
-}
-
-func (c remoteVerifier) Close() { c.r.Close() }
-
 // Failing issuers are remembered apart and never evict working ones; builds
 // are rate limited.
 func TestFailuresDoNotEvictAndBuildsAreLimited(t *testing.T) {
@@ -381,12 +362,12 @@ func TestFailuresDoNotEvictAndBuildsAreLimited(t *testing.T) {
 		var builds atomic.Int32
 		tn, err := issuers.NewTenants(issuers.TenantsConfig{
 			Allow: allow, Size: 10, BuildsPerSecond: 5,
-			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+			New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
 				builds.Add(1)
 				if iss == tenantIssuer(1) {
-					return verifierFor(t, iss, static), nil
+					return verifierFor(t, iss, static), nil, nil
 				}
-				return nil, errors.New("no such tenant")
+				return nil, nil, errors.New("no such tenant")
 			},
 		})
 		if err != nil {
@@ -429,10 +410,10 @@ func TestBuildEndingAfterClose(t *testing.T) {
 		started, proceed := make(chan struct{}), make(chan struct{})
 		tn, err := issuers.NewTenants(issuers.TenantsConfig{
 			Allow: allow,
-			New: func(ctx context.Context, iss string) (issuers.Verifier, error) {
+			New: func(ctx context.Context, iss string) (issuers.Verifier, func(), error) {
 				close(started)
 				<-proceed
-				return closer{verifierFor(t, iss, static), &closed}, nil
+				return verifierFor(t, iss, static), counting(&closed), nil
 			},
 		})
 		if err != nil {
@@ -468,12 +449,12 @@ func TestTenantsFloodOfFailingIssuers(t *testing.T) {
 		var floodBuilds atomic.Int32
 		tn, err := issuers.NewTenants(issuers.TenantsConfig{
 			Allow: allow, Size: 2,
-			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+			New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
 				if good[iss] {
-					return verifierFor(t, iss, static), nil
+					return verifierFor(t, iss, static), nil, nil
 				}
 				floodBuilds.Add(1)
-				return nil, errors.New("no such tenant")
+				return nil, nil, errors.New("no such tenant")
 			},
 		})
 		if err != nil {
@@ -554,11 +535,11 @@ func TestTenantsBuildEvents(t *testing.T) {
 			Allow:           func(iss string) bool { return strings.HasPrefix(iss, "https://login.example/") },
 			Size:            1,
 			BuildsPerSecond: 1,
-			New: func(_ context.Context, iss string) (issuers.Verifier, error) {
+			New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
 				if strings.HasSuffix(iss, "/bad") || len(iss) > 1000 {
-					return nil, errNoTenant
+					return nil, nil, errNoTenant
 				}
-				return verifierFor(t, iss, static), nil
+				return verifierFor(t, iss, static), nil, nil
 			},
 			OnBuild: func(ev issuers.BuildEvent) { mu.Lock(); events = append(events, ev); mu.Unlock() },
 		})
@@ -633,8 +614,8 @@ func TestTenantsFractionalBudget(t *testing.T) {
 	static, _ := keyset.NewStatic(key)
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, BuildsPerSecond: 0.5,
-		New: func(_ context.Context, iss string) (issuers.Verifier, error) {
-			return verifierFor(t, iss, static), nil
+		New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
+			return verifierFor(t, iss, static), nil, nil
 		},
 	})
 	if err != nil {

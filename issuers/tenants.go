@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -77,10 +76,12 @@ type TenantsConfig struct {
 	// New builds the verifier of an allowed issuer, typically a backend's
 	// New over keyset.Discover(ctx, iss, ...) with Issuers = {iss}. Required.
 	// Calls for one issuer are coalesced; ctx is not any one caller's, and
-	// is bounded by BuildTimeout. Verifiers with a Close method, returning
-	// nothing (as keyset.Remote's) or an error (io.Closer), are closed when
-	// evicted and by Tenants.Close.
-	New func(ctx context.Context, iss string) (Verifier, error)
+	// is bounded by BuildTimeout. release, which may be nil, frees what
+	// the verifier holds (typically its keyset.Remote's Close): Tenants
+	// calls it once, after the verifier is evicted and no Verify uses it
+	// any more, or on Tenants.Close. On error, New frees what it made
+	// itself, and its release is ignored.
+	New func(ctx context.Context, iss string) (v Verifier, release func(), err error)
 	// Size bounds the issuers held, least recently used evicted first.
 	// Zero: 1000.
 	Size int
@@ -128,12 +129,13 @@ type TenantsConfig struct {
 // unbounded requests, and a flood of names that fail cannot take every
 // build (a new tenant's token keeps a chance proportional to the budget);
 // issuers built before (KnownIssuers) are rebuilt after eviction whatever
-// the budget, so unverified tokens cannot keep a working tenant out. An evicted verifier is closed once no Verify uses it.
+// the budget, so unverified tokens cannot keep a working tenant out. An
+// evicted verifier is released once no Verify uses it.
 // A lookup takes the LRU's lock briefly (to record recency); verification
 // itself does not. Safe for concurrent use by multiple goroutines. Make one
-// with [NewTenants]; the zero Tenants is not usable. A Tenants owns the
-// verifiers New builds: those with a Close method (Close() or Close()
-// error) are closed when evicted and by Close.
+// with [NewTenants]; the zero Tenants is not usable. A Tenants owns what
+// New builds: it calls each release New returned when the verifier is
+// evicted, and on Close.
 type Tenants struct {
 	cfg      TenantsConfig
 	cache    *lru.Cache[string, *tenant]
@@ -153,6 +155,7 @@ type Tenants struct {
 // tenant is one issuer's verifier, counted while Verify uses it.
 type tenant struct {
 	v       Verifier
+	release func() // nil: nothing to free
 	refs    atomic.Int32
 	evicted atomic.Bool
 	once    sync.Once
@@ -201,11 +204,10 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 // rounded down, and at least one, or a rate below 1 would never admit any.
 func burstOf(perSecond float64) int { return max(int(min(perSecond, 1<<30)), 1) }
 
-// closeLater closes an evicted verifier, once, without blocking the caller
-// that caused the eviction (a key set's Close waits for its fetch).
+// closeLater releases an evicted verifier, once, without blocking the
+// caller that caused the eviction (a key set's Close waits for its fetch).
 func (t *Tenants) closeLater(te *tenant) {
-	closeV := closerOf(te.v)
-	if closeV == nil {
+	if te.release == nil {
 		return
 	}
 	te.once.Do(func() {
@@ -214,23 +216,9 @@ func (t *Tenants) closeLater(te *tenant) {
 		t.mu.Unlock()
 		go func() {
 			defer t.wg.Done()
-			closeV()
+			te.release()
 		}()
 	})
-}
-
-// closerOf returns v's Close method, whether it returns nothing (as
-// keyset.Remote's, which cannot fail) or an error (io.Closer; an evicted
-// verifier has no caller to report it to, so it is dropped), and nil when
-// v has none.
-func closerOf(v Verifier) func() {
-	switch c := v.(type) {
-	case interface{ Close() }:
-		return c.Close
-	case io.Closer:
-		return func() { c.Close() }
-	}
-	return nil
 }
 
 // Len returns the number of issuers held.
@@ -301,7 +289,7 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		bctx, cancel := context.WithTimeout(t.base, t.cfg.BuildTimeout)
 		defer cancel()
 		start := time.Now()
-		v, err := t.cfg.New(bctx, iss)
+		v, release, err := t.cfg.New(bctx, iss)
 		ev.Duration = time.Now().Sub(start)
 		if err == nil && v == nil {
 			err = errors.New("the New function returned no verifier")
@@ -312,10 +300,10 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 			t.report(ev)
 			return nil, errBuildFailed
 		}
-		te := &tenant{v: v}
+		te := &tenant{v: v, release: release}
 		if t.isClosed() {
-			if closeV := closerOf(v); closeV != nil {
-				closeV()
+			if release != nil {
+				release()
 			}
 			return nil, errClosed
 		}
@@ -372,10 +360,8 @@ func (t *Tenants) allowBuild() bool {
 	return t.builds.AllowN(now, 1)
 }
 
-// Close closes every verifier held (those with a Close method, see
-// TenantsConfig.New; one in use is closed when its last Verify ends) and
-// waits for them. It cannot fail: a verifier's Close error has no one to
-// go to.
+// Close releases every verifier held (see TenantsConfig.New; one in use
+// is released when its last Verify ends) and waits for the releases.
 func (t *Tenants) Close() {
 	t.mu.Lock()
 	t.closed = true

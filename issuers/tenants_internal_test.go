@@ -13,7 +13,7 @@ import (
 // (TestTenantsBuildEvents checks BuildEvent's Outcome strings and the
 // 256-byte cut of its Issuer.)
 func TestDocumentedDefaults(t *testing.T) {
-	newV := func(context.Context, string) (Verifier, error) { return nil, jwtverify.ErrInvalidConfig }
+	newV := func(context.Context, string) (Verifier, func(), error) { return nil, nil, jwtverify.ErrInvalidConfig }
 	allow := func(string) bool { return true }
 	tn, err := NewTenants(TenantsConfig{Allow: allow, New: newV})
 	if err != nil {
