@@ -42,6 +42,10 @@ const maxQuotedBytes = 256
 // JWKS on its first lookup, as one from NewRemote does. The caller owns
 // the Remote and closes it.
 func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkURL(issuer, cfg.AllowInsecureHTTP); err != nil {
 		return nil, err
 	}
@@ -49,17 +53,13 @@ func Discover(ctx context.Context, issuer string, cfg RemoteConfig) (*Remote, er
 	if from.RawQuery != "" || from.ForceQuery || from.Fragment != "" {
 		return nil, fmt.Errorf("%w: issuer %q has a query or fragment; an OpenID issuer has neither", jwtverify.ErrInvalidConfig, redact.URL(issuer))
 	}
-	timeout := cfg.FetchTimeout
-	if timeout <= 0 {
-		timeout = defaultFetchTimeout
-	}
-	client, err := clientFor(cfg.Client, timeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
+	client, err := clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
 	if err != nil {
 		return nil, err
 	}
 	g := getter{
 		client:     client,
-		timeout:    timeout,
+		timeout:    cfg.FetchTimeout,
 		maxBytes:   maxDiscoveryBytes,
 		accept:     "application/json",
 		bearerFile: cfg.BearerTokenFile,

@@ -518,3 +518,31 @@ func TestLearnedURLsMustBeHTTPS(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverRefusesConfigBeforeAnyRequest: Discover checks its
+// RemoteConfig as NewRemote does, before the discovery request, so a bad
+// config costs the issuer nothing.
+func TestDiscoverRefusesConfigBeforeAnyRequest(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	for name, cfg := range map[string]keyset.RemoteConfig{
+		"negative FetchTimeout":     {FetchTimeout: -time.Second},
+		"MinRefresh above Max":      {MinRefresh: 2 * time.Hour, MaxRefresh: time.Hour},
+		"MaxStale below MaxRefresh": {MaxRefresh: time.Hour, MaxStale: time.Minute},
+		"MaxKeys beyond the limit":  {MaxKeys: 1 << 20},
+	} {
+		if _, err := keyset.Discover(context.Background(), srv.URL, cfg); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+			t.Errorf("%s: %v, want invalid configuration", name, err)
+		}
+		if _, err := keyset.NewRemote(srv.URL, cfg); !errors.Is(err, jwtverify.ErrInvalidConfig) {
+			t.Errorf("%s: NewRemote: %v, want invalid configuration", name, err)
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Fatalf("refused configs made %d requests", n)
+	}
+}

@@ -356,11 +356,13 @@ func NewSPIFFERemote(rawURL string, cfg RemoteConfig) (*Remote, error) {
 	return newRemote(rawURL, cfg, true)
 }
 
-// newRemote is NewRemote (or, with spiffe, NewSPIFFERemote) for a URL
-// already checked.
-func newRemote(rawURL string, cfg RemoteConfig, spiffe bool) (*Remote, error) {
-	bad := func(msg string) (*Remote, error) {
-		return nil, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
+// withDefaults returns cfg with every zero field replaced by the default
+// its doc states, or an ErrInvalidConfig error when a value is out of
+// range. NewRemote, NewSPIFFERemote and Discover call it before any
+// request, so a bad config costs no I/O.
+func (cfg RemoteConfig) withDefaults() (RemoteConfig, error) {
+	bad := func(msg string) (RemoteConfig, error) {
+		return RemoteConfig{}, fmt.Errorf("%w: %s", jwtverify.ErrInvalidConfig, msg)
 	}
 	cfg.FetchTimeout = cmp.Or(cfg.FetchTimeout, defaultFetchTimeout)
 	cfg.MinRefresh = cmp.Or(cfg.MinRefresh, defaultMinRefresh)
@@ -379,6 +381,16 @@ func newRemote(rawURL string, cfg RemoteConfig, spiffe bool) (*Remote, error) {
 		return bad("MaxStale is below MaxRefresh")
 	case cfg.MaxResponseBytes < 0 || cfg.MaxKeys < 0 || cfg.MaxKeys > maxKeys || cfg.NegativeCacheSize < 0:
 		return bad(fmt.Sprintf("limits must be positive, MaxKeys at most %d", maxKeys))
+	}
+	return cfg, nil
+}
+
+// newRemote is NewRemote (or, with spiffe, NewSPIFFERemote) for a URL
+// already checked.
+func newRemote(rawURL string, cfg RemoteConfig, spiffe bool) (*Remote, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	r := &Remote{url: rawURL, shown: redact.URL(rawURL), cfg: cfg, spiffe: spiffe, epoch: time.Now()}
 	client, err := clientFor(cfg.Client, cfg.FetchTimeout, cfg.AllowCrossHostRedirect, cfg.RootCAs)
