@@ -49,7 +49,7 @@ func (r *recorder) take() []jwtverify.Lookup {
 // string iss, whatever the other claims.
 func TestLookup(t *testing.T) {
 	f := fixture(t)
-	now := backendtest.Now
+	now := backendtest.Now()
 	claims := func(kv ...any) map[string]any {
 		c := backendtest.Claims()
 		for i := 0; i < len(kv); i += 2 {

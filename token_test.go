@@ -21,7 +21,7 @@ import (
 // now < nbf − leeway; issued in the future at iat > now + leeway).
 func TestValidityBounds(t *testing.T) {
 	f := fixture(t)
-	t0 := backendtest.Now
+	t0 := backendtest.Now()
 	const ns = time.Nanosecond
 	tests := []struct {
 		name           string
@@ -209,7 +209,7 @@ func TestTokenClone(t *testing.T) {
 // centuries away is told right too.
 func TestRejectionTimes(t *testing.T) {
 	f := fixture(t)
-	t0 := backendtest.Now
+	t0 := backendtest.Now()
 	tests := []struct {
 		name           string
 		leeway, maxAge time.Duration

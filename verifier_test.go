@@ -327,8 +327,8 @@ func TestDecode(t *testing.T) {
 	}
 	c := tok.Claims
 	if c.Subject != "user-1" || c.ID != "id-1" || len(c.Audience) != 2 || c.Audience[0] != "api" ||
-		!c.ExpiresAt.Equal(backendtest.Now.Add(time.Hour)) || !c.NotBefore.Equal(backendtest.Now.Add(-time.Minute)) ||
-		!c.IssuedAt.Equal(backendtest.Now.Add(-time.Minute)) || tok.Header.KeyID != "ec-256" || tok.Header.Algorithm != "ES256" {
+		!c.ExpiresAt.Equal(backendtest.Now().Add(time.Hour)) || !c.NotBefore.Equal(backendtest.Now().Add(-time.Minute)) ||
+		!c.IssuedAt.Equal(backendtest.Now().Add(-time.Minute)) || tok.Header.KeyID != "ec-256" || tok.Header.Algorithm != "ES256" {
 		t.Fatalf("claims = %+v, header = %+v", c, tok.Header)
 	}
 }

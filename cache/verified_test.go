@@ -235,7 +235,7 @@ func core(t *testing.T, clk *clock, mod func(*jwtverify.Config)) (*backendtest.F
 // leeway, and nbf with leeway on a clock that goes back.
 func TestVerifiedStopsAtVerifierBound(t *testing.T) {
 	const maxAge, leeway = 10 * time.Minute, 30 * time.Second
-	t0 := backendtest.Now
+	t0 := backendtest.Now()
 	claims := func(kv ...any) map[string]any {
 		c := map[string]any{"iss": backendtest.Issuer, "aud": backendtest.Audience}
 		for i := 0; i < len(kv); i += 2 {
@@ -297,7 +297,7 @@ func TestVerifiedStopsAtVerifierBound(t *testing.T) {
 // next answer unchanged. Under -race a shared Token is also a reported race.
 func TestVerifiedCallersOwnTheirToken(t *testing.T) {
 	clk := &clock{}
-	clk.t.Store(backendtest.Now.UnixNano())
+	clk.t.Store(backendtest.Now().UnixNano())
 	f, v := core(t, clk, nil)
 	c, err := cache.NewVerified(v, cache.VerifiedConfig{Now: clk.now})
 	if err != nil {

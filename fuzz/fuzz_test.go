@@ -187,7 +187,7 @@ var resignAlgs = []string{"ES256", "EdDSA", "HS256", "RS256", "PS256", "ES384", 
 // the backends must agree.
 func FuzzResign(f *testing.F) {
 	e := getEnv(f)
-	now := backendtest.Now.Unix()
+	now := backendtest.Now().Unix()
 	for i, alg := range resignAlgs {
 		f.Add(uint8(i), `{"alg":"`+alg+`","kid":"`+kidFor(alg)+`"}`, `{"iss":"`+backendtest.Issuer+`","aud":"api","exp":`+itoa(now+3600)+`}`)
 	}
@@ -216,7 +216,7 @@ func FuzzResign(f *testing.F) {
 		if firstErr != nil {
 			return
 		}
-		if why := reference(alg, header, payload, backendtest.Now, 30*time.Second); why != "" {
+		if why := reference(alg, header, payload, backendtest.Now(), 30*time.Second); why != "" {
 			t.Fatalf("accepted, but the reference check says: %s", why)
 		}
 		checkClaims(t, first, payload)

@@ -8,7 +8,7 @@ import (
 
 // Agree runs every case through every backend and fails on any difference
 // in verdict, class or (on acceptance) claims; then, in the subtest
-// "wycheproof" (skipped without the vectors, see WycheproofEnv), every
+// "wycheproof" (the committed vectors, or those WycheproofEnv names), every
 // Wycheproof vector, failing on any difference in verdict.
 func Agree(t *testing.T, backends ...jwtverify.Backend) {
 	t.Helper()

@@ -28,8 +28,11 @@ import (
 	"github.com/jwtverify/jwtverify/keyset"
 )
 
-// Now is the fixed clock of the suite.
-var Now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// Now returns the fixed instant of the suite, 2026-01-01T00:00:00Z: the
+// clock of its Config, the time its tokens are valid at.
+func Now() time.Time { return time.Unix(nowUnix, 0).UTC() }
+
+const nowUnix = 1767225600 // 2026-01-01T00:00:00Z
 
 // Issuer and Audience are the configured iss and aud of the suite.
 const (
@@ -41,7 +44,10 @@ const (
 // hostile cases; no error text may contain it.
 const Marker = "ZZmarkerZZ"
 
-// Case is one conformance case.
+// Case is one conformance case: a token, an adjustment of the base
+// config, and the one class expected. Cases returns fresh values the
+// caller owns; a Case holds no state and may be used from several
+// goroutines. The zero Case is no case.
 type Case struct {
 	Name   string
 	Token  string
@@ -49,7 +55,13 @@ type Case struct {
 	Want   error                   // nil: valid; otherwise the one class expected
 }
 
-// Fixture is the suite's key material and base configuration.
+// Fixture is the suite's key material and base configuration. Make one
+// with NewFixture; the zero Fixture is not usable. A Fixture is not
+// changed after NewFixture and is safe for concurrent use. Keys holds the
+// private keys of the committed test fixtures, for signing; its type is in
+// an internal package, so outside this module only its fields can be read.
+// Static is the public half, one key per kid; both are shared, and must
+// not be changed.
 type Fixture struct {
 	Keys   *testkeys.Set
 	Static *keyset.Static
@@ -108,7 +120,7 @@ func (f *Fixture) Config() jwtverify.Config {
 		Keys:      f.Static,
 		Issuers:   []string{Issuer},
 		Audiences: []string{Audience},
-		Now:       func() time.Time { return Now },
+		Now:       Now,
 	}
 }
 
@@ -116,8 +128,8 @@ func (f *Fixture) Config() jwtverify.Config {
 func Claims() map[string]any {
 	return map[string]any{
 		"iss": Issuer, "sub": "user-1", "aud": []string{Audience, "other"},
-		"exp": Now.Add(time.Hour).Unix(), "nbf": Now.Add(-time.Minute).Unix(),
-		"iat": Now.Add(-time.Minute).Unix(), "jti": "id-1",
+		"exp": Now().Add(time.Hour).Unix(), "nbf": Now().Add(-time.Minute).Unix(),
+		"iat": Now().Add(-time.Minute).Unix(), "jti": "id-1",
 		"scope": "read write", "roles": []string{"admin"},
 	}
 }
@@ -189,10 +201,10 @@ func (f *Fixture) Cases() []Case {
 	add("valid/no-kid-one-key-fits", f.Sign("ES256", map[string]any{"kid": nil}, c), nil, nil)
 	add("valid/empty-kid-one-key-fits", f.Sign("EdDSA", map[string]any{"kid": ""}, c), nil, nil)
 	add("valid/aud-string", f.Sign("ES256", nil, with(c, "aud", Audience)), nil, nil)
-	add("valid/fractional-dates", f.Sign("ES256", nil, with(c, "exp", float64(Now.Unix())+0.5, "iat", float64(Now.Unix())-0.25)), nil, nil)
+	add("valid/fractional-dates", f.Sign("ES256", nil, with(c, "exp", float64(Now().Unix())+0.5, "iat", float64(Now().Unix())-0.25)), nil, nil)
 	add("valid/typ-at+jwt", f.Sign("ES256", map[string]any{"typ": "at+jwt"}, c), nil, func(cfg *jwtverify.Config) { cfg.Types = []string{"at+jwt"} })
 	add("valid/typ-application-prefix-case", f.Sign("ES256", map[string]any{"typ": "application/AT+JWT"}, c), nil, func(cfg *jwtverify.Config) { cfg.Types = []string{"at+jwt"} })
-	add("valid/exp-within-leeway", f.Sign("ES256", nil, with(c, "exp", Now.Add(-30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
+	add("valid/exp-within-leeway", f.Sign("ES256", nil, with(c, "exp", Now().Add(-30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
 	add("valid/no-exp-allowed", f.Sign("ES256", nil, with(c, "exp", nil)), nil, func(cfg *jwtverify.Config) { cfg.AllowMissingExpiry = true })
 	add("valid/skip-issuer-audience", f.Sign("ES256", nil, with(c, "iss", nil, "aud", nil)), nil, func(cfg *jwtverify.Config) {
 		cfg.Issuers, cfg.Audiences, cfg.SkipIssuerCheck, cfg.SkipAudienceCheck = nil, nil, true, true
@@ -393,18 +405,18 @@ func (f *Fixture) Cases() []Case {
 	add("audience/before-expiry", f.Sign("ES256", nil, with(c, "aud", "x", "exp", 1)), jwtverify.ErrAudience, nil)
 
 	// expired
-	add("expired/past", f.Sign("ES256", nil, with(c, "exp", Now.Add(-time.Hour).Unix())), jwtverify.ErrExpired, nil)
-	add("expired/exactly-now", f.Sign("ES256", nil, with(c, "exp", Now.Unix())), jwtverify.ErrExpired, nil)
-	add("expired/beyond-leeway", f.Sign("ES256", nil, with(c, "exp", Now.Add(-2*time.Minute).Unix())), jwtverify.ErrExpired, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
+	add("expired/past", f.Sign("ES256", nil, with(c, "exp", Now().Add(-time.Hour).Unix())), jwtverify.ErrExpired, nil)
+	add("expired/exactly-now", f.Sign("ES256", nil, with(c, "exp", Now().Unix())), jwtverify.ErrExpired, nil)
+	add("expired/beyond-leeway", f.Sign("ES256", nil, with(c, "exp", Now().Add(-2*time.Minute).Unix())), jwtverify.ErrExpired, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
 	add("expired/zero", f.Sign("ES256", nil, with(c, "exp", 0)), jwtverify.ErrExpired, nil)
-	add("expired/max-age", f.Sign("ES256", nil, with(c, "iat", Now.Add(-2*time.Hour).Unix())), jwtverify.ErrExpired, func(cfg *jwtverify.Config) { cfg.MaxAge = time.Hour })
+	add("expired/max-age", f.Sign("ES256", nil, with(c, "iat", Now().Add(-2*time.Hour).Unix())), jwtverify.ErrExpired, func(cfg *jwtverify.Config) { cfg.MaxAge = time.Hour })
 
 	// not_yet_valid, issued_in_future
-	add("not_yet_valid/nbf-future", f.Sign("ES256", nil, with(c, "nbf", Now.Add(time.Hour).Unix())), jwtverify.ErrNotYetValid, nil)
-	add("not_yet_valid/beyond-leeway", f.Sign("ES256", nil, with(c, "nbf", Now.Add(2*time.Minute).Unix())), jwtverify.ErrNotYetValid, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
-	add("valid/nbf-within-leeway", f.Sign("ES256", nil, with(c, "nbf", Now.Add(30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
-	add("issued_in_future/iat", f.Sign("ES256", nil, with(c, "iat", Now.Add(time.Hour).Unix())), jwtverify.ErrIssuedInFuture, nil)
-	add("valid/iat-within-leeway", f.Sign("ES256", nil, with(c, "iat", Now.Add(30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
+	add("not_yet_valid/nbf-future", f.Sign("ES256", nil, with(c, "nbf", Now().Add(time.Hour).Unix())), jwtverify.ErrNotYetValid, nil)
+	add("not_yet_valid/beyond-leeway", f.Sign("ES256", nil, with(c, "nbf", Now().Add(2*time.Minute).Unix())), jwtverify.ErrNotYetValid, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
+	add("valid/nbf-within-leeway", f.Sign("ES256", nil, with(c, "nbf", Now().Add(30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
+	add("issued_in_future/iat", f.Sign("ES256", nil, with(c, "iat", Now().Add(time.Hour).Unix())), jwtverify.ErrIssuedInFuture, nil)
+	add("valid/iat-within-leeway", f.Sign("ES256", nil, with(c, "iat", Now().Add(30*time.Second).Unix())), nil, func(cfg *jwtverify.Config) { cfg.Leeway = time.Minute })
 
 	// A key source that hands out the wrong key (a bug, or a third-party
 	// source) must still never key HMAC with a public key.

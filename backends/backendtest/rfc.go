@@ -13,7 +13,8 @@ import (
 //go:embed testdata/rfc.json
 var rfcFile embed.FS
 
-// Vector is one published test vector.
+// Vector is one published test vector. Vectors returns values the caller
+// owns; a Vector holds no state.
 type Vector struct {
 	Name  string          `json:"name"`
 	Alg   string          `json:"alg"`

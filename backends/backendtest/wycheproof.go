@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/jwtverify/jwtverify"
 	"github.com/jwtverify/jwtverify/internal/b64url"
@@ -337,7 +336,7 @@ func wpCore(b jwtverify.Backend, keys []jwtverify.Key) *jwtverify.Verifier {
 	}
 	core, err := jwtverify.New(b, jwtverify.Config{
 		Keys: static, SkipIssuerCheck: true, SkipAudienceCheck: true, AllowMissingExpiry: true,
-		Now: func() time.Time { return Now },
+		Now: Now,
 	})
 	if err != nil {
 		return nil

@@ -21,7 +21,7 @@ const (
 	audWarning = "jwtverify: warning: no --audience: tokens for any audience are accepted\n"
 )
 
-// fixedNow is backendtest.Now, the instant its claims are valid at, as
+// fixedNow is backendtest.Now(), the instant its claims are valid at, as
 // --now takes it.
 const fixedNow = "2026-01-01T00:00:00Z"
 
@@ -100,7 +100,7 @@ func TestVerifyWarnings(t *testing.T) {
 		})
 	}
 	c = backendtest.Claims()
-	c["exp"] = backendtest.Now.Add(-time.Hour).Unix()
+	c["exp"] = backendtest.Now().Add(-time.Hour).Unix()
 	expired := f.Sign("ES256", nil, c)
 	checkRejected(t, run("", "verify", "--key", key, "--now", fixedNow, expired), "expired", expired)
 }
@@ -122,7 +122,7 @@ func TestVerifyVerbose(t *testing.T) {
 	delete(c, "iat")
 	bare := f.Sign("ES256", map[string]any{"kid": nil}, c)
 	c = backendtest.Claims()
-	c["exp"] = backendtest.Now.Add(-time.Hour).Unix()
+	c["exp"] = backendtest.Now().Add(-time.Hour).Unix()
 	expired := f.Sign("ES256", nil, c)
 	hostileKid := map[string]any{"kid": "k\x1b[2J\nok: signature"}
 	hostile := f.Sign("ES256", hostileKid, c) // expired
@@ -225,11 +225,11 @@ func TestReadableRejectionTimes(t *testing.T) {
 	}{
 		"expired long ago": {"exp", time.Date(2010, 5, 1, 12, 0, 0, 0, time.UTC).Unix(),
 			"jwtverify: rejected: expired: token expired at 2010-05-01T12:00:00Z, 15y248d ago (leeway 0s)\n"},
-		"not yet valid": {"nbf", backendtest.Now.Add(5 * time.Minute).Unix(),
+		"not yet valid": {"nbf", backendtest.Now().Add(5 * time.Minute).Unix(),
 			"jwtverify: rejected: not_yet_valid: token not valid until 2026-01-01T00:05:00Z, in 5m (leeway 0s)\n"},
 		"not valid before the year 9999": {"nbf", 253402300799,
 			"jwtverify: rejected: not_yet_valid: token not valid until 9999-12-31T23:59:59Z, in 7979y107d (leeway 0s)\n"},
-		"issued in the future": {"iat", backendtest.Now.Add(90 * time.Minute).Unix(),
+		"issued in the future": {"iat", backendtest.Now().Add(90 * time.Minute).Unix(),
 			"jwtverify: rejected: issued_in_future: iat is 2026-01-01T01:30:00Z, 1h30m in the future (leeway 0s)\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
