@@ -139,38 +139,81 @@ func allow(iss string) bool {
 // counting returns a release that counts its calls in n.
 func counting(n *atomic.Int32) func() { return func() { n.Add(1) } }
 
-// TestTenantsReleases: the release New returns is called once for each
-// evicted verifier and each held at Close; a nil release is allowed.
+// TestTenantsReleases: the release New returns is called exactly once for
+// each evicted verifier and each held at Close; a nil release is allowed;
+// the release of a failed New is not called (New frees what it made), and
+// that of a New that returned no verifier and no error is.
 func TestTenantsReleases(t *testing.T) {
 	secret := testkeys.Load().HMAC
 	key, _ := jwtverify.NewSecretKey("", "", secret)
 	static, _ := keyset.NewStatic(key)
-	var released atomic.Int32
+	var released [7]atomic.Int32 // by tenant number
 	tn, err := issuers.NewTenants(issuers.TenantsConfig{
 		Allow: allow, Size: 2, BuildsPerSecond: 1e9,
 		New: func(_ context.Context, iss string) (issuers.Verifier, func(), error) {
-			v := verifierFor(t, iss, static)
-			if strings.HasSuffix(iss, "1") || strings.HasSuffix(iss, "3") {
-				return v, nil, nil // nothing to free
+			var i int
+			fmt.Sscanf(iss[strings.LastIndex(iss, "/t")+2:], "%d", &i)
+			switch i {
+			case 1, 3:
+				return verifierFor(t, iss, static), nil, nil // nothing to free
+			case 5:
+				return nil, counting(&released[i]), errors.New("discovery failed")
+			case 6:
+				return nil, counting(&released[i]), nil
 			}
-			return v, counting(&released), nil
+			return verifierFor(t, iss, static), counting(&released[i]), nil
 		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 5; i++ { // t0..t4: three evicted, two held
+	for i := 0; i < 5; i++ { // t0..t4: t0, t1 and t2 evicted, t3 and t4 held
 		if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(i))); err != nil {
 			t.Fatalf("tenant %d: %v", i, err)
 		}
 	}
-	if released.Load() > 2 {
-		t.Fatalf("%d releases before Close, want at most 2 (t0 and t2 evicted)", released.Load())
+	for _, i := range []int{5, 6} {
+		if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(i))); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatalf("tenant %d: %v, want keys_unavailable", i, err)
+		}
 	}
 	tn.Close()
-	if released.Load() != 3 {
-		t.Fatalf("%d releases, want 3 (t0, t2 and t4; t1 and t3 have none)", released.Load())
+	for i, want := range []int32{1, 0, 1, 0, 1, 0, 1} {
+		if got := released[i].Load(); got != want {
+			t.Errorf("tenant %d released %d times, want %d", i, got, want)
+		}
 	}
+}
+
+// TestCloseWaitsForBuildInProgress: Close cancels a build in progress,
+// waits for it, and releases what it built before returning.
+func TestCloseWaitsForBuildInProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		secret := testkeys.Load().HMAC
+		key, _ := jwtverify.NewSecretKey("", "", secret)
+		static, _ := keyset.NewStatic(key)
+		var released atomic.Int32
+		tn, err := issuers.NewTenants(issuers.TenantsConfig{
+			Allow: allow,
+			New: func(ctx context.Context, iss string) (issuers.Verifier, func(), error) {
+				<-ctx.Done()            // a discovery that Close cancels
+				time.Sleep(time.Second) // and that takes a while to notice
+				return verifierFor(t, iss, static), counting(&released), nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(1)))
+		synctest.Wait() // the build is in New
+		tn.Close()
+		if n := released.Load(); n != 1 {
+			t.Fatalf("Close returned with %d releases of the build in progress, want 1", n)
+		}
+		if _, err := tn.Verify(context.Background(), sign(t, "HS256", secret, "", tenantIssuer(1))); !errors.Is(err, jwtverify.ErrKeysUnavailable) {
+			t.Fatalf("Verify after Close: %v, want keys_unavailable", err)
+		}
+	})
 }
 
 func TestTenantsBoundedAt100000Issuers(t *testing.T) {

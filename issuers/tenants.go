@@ -147,9 +147,11 @@ type Tenants struct {
 
 	builds *rate.Limiter // budget of builds of issuers not built before; locks itself
 
-	mu     sync.Mutex // protects closed and the start of wg
+	// mu guards closed and every wg.Add: an Add happens only while closed
+	// is false, so all of them come before Close's wg.Wait.
+	mu     sync.Mutex
 	closed bool
-	wg     sync.WaitGroup // closing evicted verifiers
+	wg     sync.WaitGroup // builds in progress and releases in the background
 }
 
 // tenant is one issuer's verifier, counted while Verify uses it.
@@ -204,21 +206,36 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 // rounded down, and at least one, or a rate below 1 would never admit any.
 func burstOf(perSecond float64) int { return max(int(min(perSecond, 1<<30)), 1) }
 
-// closeLater releases an evicted verifier, once, without blocking the
-// caller that caused the eviction (a key set's Close waits for its fetch).
+// closeLater releases an evicted verifier, once. Before Close it does so
+// in the background, so that the caller that caused the eviction does not
+// wait (a key set's Close waits for its fetch); from Close on, in the
+// calling goroutine: Close's own (its Purge), a build's that ends after
+// Close, or that of the last Verify of a verifier in use at Close.
 func (t *Tenants) closeLater(te *tenant) {
 	if te.release == nil {
 		return
 	}
 	te.once.Do(func() {
-		t.mu.Lock()
-		t.wg.Add(1)
-		t.mu.Unlock()
+		if !t.enter() {
+			te.release()
+			return
+		}
 		go func() {
 			defer t.wg.Done()
 			te.release()
 		}()
 	})
+}
+
+// enter counts a build or background release in t.wg, unless t is closed.
+func (t *Tenants) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.wg.Add(1)
+	return true
 }
 
 // Len returns the number of issuers held.
@@ -277,9 +294,10 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		if te, ok := t.cache.Peek(iss); ok {
 			return te, nil // built while this call waited to start
 		}
-		if t.isClosed() {
+		if !t.enter() {
 			return nil, errClosed
 		}
+		defer t.wg.Done() // Close waits for the build and its release
 		ev := BuildEvent{Issuer: eventIssuer(iss), Known: t.known.Contains(iss)}
 		if !ev.Known && !t.allowBuild() {
 			ev.Outcome = outcomeLimited
@@ -292,6 +310,9 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		v, release, err := t.cfg.New(bctx, iss)
 		ev.Duration = time.Now().Sub(start)
 		if err == nil && v == nil {
+			if release != nil {
+				release() // New reported success: nothing else frees it
+			}
 			err = errors.New("the New function returned no verifier")
 		}
 		if err != nil {
@@ -302,14 +323,18 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		}
 		te := &tenant{v: v, release: release}
 		if t.isClosed() {
-			if release != nil {
-				release()
-			}
+			t.closeLater(te)
 			return nil, errClosed
 		}
 		t.failures.Remove(iss)
 		t.known.Add(iss, struct{}{})
 		t.cache.Add(iss, te)
+		if t.isClosed() {
+			// Close came between the check above and Add, and its Purge
+			// may have missed te: evict it, which releases it.
+			t.cache.Remove(iss)
+			return nil, errClosed
+		}
 		ev.Outcome = outcomeBuilt
 		t.report(ev)
 		return te, nil
@@ -360,8 +385,10 @@ func (t *Tenants) allowBuild() bool {
 	return t.builds.AllowN(now, 1)
 }
 
-// Close releases every verifier held (see TenantsConfig.New; one in use
-// is released when its last Verify ends) and waits for the releases.
+// Close releases every verifier held (see TenantsConfig.New) and waits
+// for builds in progress, whose context it cancels, and for every release
+// but one: a verifier a Verify is still using is released when that
+// Verify ends. Verify after Close fails with jwtverify.ErrKeysUnavailable.
 func (t *Tenants) Close() {
 	t.mu.Lock()
 	t.closed = true
