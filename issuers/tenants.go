@@ -308,7 +308,7 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 		defer cancel()
 		start := time.Now()
 		v, release, err := t.cfg.New(bctx, iss)
-		ev.Duration = time.Now().Sub(start)
+		ev.Duration = time.Since(start)
 		if err == nil && v == nil {
 			if release != nil {
 				release() // New reported success: nothing else frees it
