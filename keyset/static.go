@@ -99,45 +99,15 @@ func newSet(keys []jwtverify.Key, bound map[jwtverify.Key]string) (*set, error) 
 }
 
 // lookup applies the selection rules documented on Static, then the
-// issuer binding documented on NewRemote (bind). It is one function, the
-// binding inlined, because it is on the path of every verification.
+// issuer binding documented on NewRemote.
 func (s *set) lookup(l jwtverify.Lookup) (jwtverify.Key, error) {
-	if l.KID != "" {
-		if k, ok := s.byID[l.KID]; ok {
-			if !k.Supports(l.Alg) {
-				return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrAlgorithm, "the key named by kid does not support "+l.Alg)
-			}
-			return s.bind(k, l.Issuer)
+	k, err := s.selectKey(l.KID, l.Alg)
+	if err == nil && s.bound != nil {
+		if iss, ok := s.bound[k]; ok && !issuerMatches(iss, l.Issuer) {
+			return jwtverify.Key{}, errBoundElsewhere
 		}
 	}
-	suitable := s.byAlg[l.Alg]
-	switch {
-	case len(suitable) == 1 && (l.KID == "" || suitable[0].ID() == ""):
-		return s.bind(suitable[0], l.Issuer)
-	case l.KID != "":
-		return jwtverify.Key{}, errNoKid
-	case len(suitable) == 0:
-		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key supports "+l.Alg)
-	default:
-		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, fmt.Sprintf("token has no kid and %d keys support %s", len(suitable), l.Alg))
-	}
-}
-
-// bind returns k, unless k is bound to an issuer that iss does not match.
-// The check is apart (checkBound) so that bind, for a set with no binding,
-// is inlined.
-func (s *set) bind(k jwtverify.Key, iss string) (jwtverify.Key, error) {
-	if s.bound == nil {
-		return k, nil
-	}
-	return s.checkBound(k, iss)
-}
-
-func (s *set) checkBound(k jwtverify.Key, iss string) (jwtverify.Key, error) {
-	if bound, ok := s.bound[k]; ok && !issuerMatches(bound, iss) {
-		return jwtverify.Key{}, errBoundElsewhere
-	}
-	return k, nil
+	return k, err
 }
 
 // issuerMatches reports whether a token of iss may use a key bound to
@@ -154,6 +124,29 @@ func issuerMatches(bound, iss string) bool {
 // errBoundElsewhere is the refusal of a key bound to another issuer: no
 // key serves the token. It causes no refresh: the kid is known.
 var errBoundElsewhere = jwtverify.Reject(jwtverify.ErrUnknownKey, "the key named by kid is bound to another issuer (its JWK issuer member)")
+
+// selectKey applies the selection rules documented on Static.
+func (s *set) selectKey(kid, alg string) (jwtverify.Key, error) {
+	if kid != "" {
+		if k, ok := s.byID[kid]; ok {
+			if !k.Supports(alg) {
+				return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrAlgorithm, "the key named by kid does not support "+alg)
+			}
+			return k, nil
+		}
+	}
+	suitable := s.byAlg[alg]
+	switch {
+	case len(suitable) == 1 && (kid == "" || suitable[0].ID() == ""):
+		return suitable[0], nil
+	case kid != "":
+		return jwtverify.Key{}, errNoKid
+	case len(suitable) == 0:
+		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, "no key supports "+alg)
+	default:
+		return jwtverify.Key{}, jwtverify.Reject(jwtverify.ErrUnknownKey, fmt.Sprintf("token has no kid and %d keys support %s", len(suitable), alg))
+	}
+}
 
 // errNoKid is the common miss; one immutable value, so a flood of unknown
 // kids costs no allocation here.
