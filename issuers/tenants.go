@@ -210,7 +210,8 @@ func burstOf(perSecond float64) int { return max(int(min(perSecond, 1<<30)), 1) 
 // in the background, so that the caller that caused the eviction does not
 // wait (a key set's Close waits for its fetch); from Close on, in the
 // calling goroutine: Close's own (its Purge), a build's that ends after
-// Close, or that of the last Verify of a verifier in use at Close.
+// Close (its Remove), or that of the last Verify of a verifier in use at
+// Close.
 func (t *Tenants) closeLater(te *tenant) {
 	if te.release == nil {
 		return
@@ -322,16 +323,12 @@ func (t *Tenants) build(ctx context.Context, iss string) (*tenant, error) {
 			return nil, errBuildFailed
 		}
 		te := &tenant{v: v, release: release}
-		if t.isClosed() {
-			t.closeLater(te)
-			return nil, errClosed
-		}
 		t.failures.Remove(iss)
 		t.known.Add(iss, struct{}{})
 		t.cache.Add(iss, te)
 		if t.isClosed() {
-			// Close came between the check above and Add, and its Purge
-			// may have missed te: evict it, which releases it.
+			// Close came before Add, or between Add and here, so its
+			// Purge may have missed te: evict it, which releases it.
 			t.cache.Remove(iss)
 			return nil, errClosed
 		}

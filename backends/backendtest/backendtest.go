@@ -3,9 +3,9 @@
 // produce it, signature edge cases (PSS salt lengths, out-of-range RSA,
 // ECDSA and Ed25519 values, lenient PKCS #1 encodings), and the published
 // vectors of RFC 7515 and RFC 8037; Wycheproof adds Project Wycheproof's
-// vectors, committed under testdata/wycheproof and embedded. Because each case names the one class it
-// expects, two backends that pass give the same verdict and class for
-// every case; Agree checks that directly too.
+// vectors, committed under testdata/wycheproof and embedded. Because each
+// case names the one class it expects, two backends that pass give the
+// same verdict and class for every case; Agree checks that directly too.
 package backendtest
 
 import (
